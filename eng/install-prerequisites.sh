@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs what ImageSimilarity needs on a Linux machine. Safe to run again: every step
+# first checks whether it is needed, says what it does, and does nothing otherwise.
+#
+#   eng/install-prerequisites.sh            what the library needs at run time
+#   eng/install-prerequisites.sh --test     also the reference tools the test suite uses
+#
+# Root (or sudo) is needed only for the apt steps.
+set -euo pipefail
+
+want_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install-prerequisites: unknown argument '$arg' (use --test or --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'install-prerequisites: %s\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else SUDO="__none__"; fi
+as_root() {
+  if [ "$SUDO" = "__none__" ]; then
+    say "this step needs root: run as root or install sudo, then run again: $*" >&2
+    exit 1
+  fi
+  $SUDO "$@"
+}
+
+id_like=""; os_id=""; version_id=""; codename=""
+if [ -r /etc/os-release ]; then
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  os_id="${ID:-}"; id_like="${ID_LIKE:-}"; version_id="${VERSION_ID:-}"; codename="${VERSION_CODENAME:-}"
+fi
+
+if [ "$(uname -s)" != "Linux" ]; then
+  say "$(uname -s): nothing to install; TorchSharp-cpu and SkiaSharp ship their own native libraries."
+  exit 0
+fi
+
+# TorchSharp-cpu 0.107 (libtorch 2.10) needs libstdc++ with GLIBCXX_3.4.32 (GCC 13+).
+libstdcxx=""
+for candidate in /usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib64/libstdc++.so.6 /usr/lib/aarch64-linux-gnu/libstdc++.so.6 /usr/lib/libstdc++.so.6; do
+  if [ -e "$candidate" ]; then libstdcxx="$candidate"; break; fi
+done
+has_glibcxx_3_4_32() {
+  [ -n "$libstdcxx" ] && grep -aq 'GLIBCXX_3\.4\.32' "$libstdcxx"
+}
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" -eq 0 ]; then
+    say "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+is_debian_family=0
+case " $os_id $id_like " in *" debian "*|*" ubuntu "*) is_debian_family=1 ;; esac
+
+if has_glibcxx_3_4_32; then
+  say "libstdc++ already provides GLIBCXX_3.4.32 ($libstdcxx): nothing to do for TorchSharp."
+elif [ "$os_id" = "debian" ] && [ "$version_id" = "12" ]; then
+  say "Debian 12: libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp's native library needs."
+  say "adding Debian 13 (trixie) to apt at pin priority 100 (never preferred on its own) and installing libstdc++6 from it"
+  if [ ! -e /etc/apt/sources.list.d/imagesimilarity-trixie.sources ]; then
+    as_root tee /etc/apt/sources.list.d/imagesimilarity-trixie.sources >/dev/null <<'SRC'
+# Added by ImageSimilarity's eng/install-prerequisites.sh: TorchSharp needs libstdc++ from GCC 13+.
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  if [ ! -e /etc/apt/preferences.d/imagesimilarity-trixie.pref ]; then
+    as_root tee /etc/apt/preferences.d/imagesimilarity-trixie.pref >/dev/null <<'PIN'
+# Added by ImageSimilarity's eng/install-prerequisites.sh: take packages from trixie only when asked with -t trixie.
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+  fi
+  apt_update_once
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >/dev/null
+  if has_glibcxx_3_4_32; then say "libstdc++6 from trixie installed."; else say "libstdc++6 from trixie did not provide GLIBCXX_3.4.32" >&2; exit 1; fi
+else
+  say "this system's libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp-cpu 0.107 needs."
+  say "install libstdc++ from GCC 13 or newer (Ubuntu 24.04+, Debian 13+, Fedora 39+ have it), then run again."
+  exit 1
+fi
+
+if [ "$want_test" -eq 1 ]; then
+  if [ "$is_debian_family" -ne 1 ]; then
+    say "the test references need PyTorch+torchvision 1.13+ and Pillow for /usr/bin/python3; install them with your package manager."
+    exit 1
+  fi
+  missing=()
+  for pkg in python3-torch python3-torchvision python3-pil python3-numpy; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then missing+=("$pkg"); fi
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing the Python reference used by the parity tests: ${missing[*]}"
+    apt_update_once
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "Python reference (torch, torchvision, Pillow, numpy) already installed."
+  fi
+fi
+say "done."
