@@ -1,0 +1,208 @@
+using ImageSimilarity.TestSupport;
+using SkiaSharp;
+
+namespace ImageSimilarity.Imaging;
+
+public sealed class ImageDecoderTests
+{
+    private static readonly ImagePreprocessor Torchvision = new(PreprocessingPreset.Torchvision);
+
+    [Fact]
+    public void Preprocess_EmptyFile_ThrowsEmptyFileNamingTheFile()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("empty.jpg");
+        File.WriteAllBytes(path, []);
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromFile(path)));
+
+        Assert.Equal(ImageDecodeError.EmptyFile, ex.Error);
+        Assert.Equal(path, ex.ImageName);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("empty", ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData(SKEncodedImageFormat.Jpeg)]
+    [InlineData(SKEncodedImageFormat.Png)]
+    [InlineData(SKEncodedImageFormat.Webp)]
+    public void Preprocess_TruncatedImage_ThrowsCorrupt(SKEncodedImageFormat format)
+    {
+        var full = TestImages.Encode(320, 240, format, quality: 90);
+        var truncated = full.AsSpan(0, full.Length / 2).ToArray();
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromBytes(truncated, "cut." + format)));
+
+        Assert.Equal(ImageDecodeError.Corrupt, ex.Error);
+        Assert.Contains("cut." + format, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_TruncatedJpegHeader_ThrowsCorrupt()
+    {
+        var full = TestImages.Encode(64, 64, SKEncodedImageFormat.Jpeg);
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromBytes(full.AsMemory(0, 20), "head.jpg")));
+
+        Assert.Equal(ImageDecodeError.Corrupt, ex.Error);
+        Assert.Contains("JPEG", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_TextFileNamedJpg_ThrowsUnknownFormat()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("notes.jpg");
+        File.WriteAllText(path, "These are my holiday notes, not a picture.\n");
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromFile(path)));
+
+        Assert.Equal(ImageDecodeError.UnknownFormat, ex.Error);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("JPEG, PNG, WebP, GIF and BMP", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00 })] // TIFF
+    [InlineData(new byte[] { 0x25, 0x50, 0x44, 0x46, 0x2D, 0x31, 0x2E, 0x34 })] // PDF
+    [InlineData(new byte[] { 0x00, 0x00, 0x00, 0x1C, 0x66, 0x74, 0x79, 0x70, 0x68, 0x65, 0x69, 0x63 })] // HEIC
+    public void Preprocess_UnsupportedFormat_ThrowsUnknownFormat(byte[] header)
+    {
+        var bytes = header.Concat(new byte[512]).ToArray();
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromBytes(bytes, "odd.bin")));
+
+        Assert.Equal(ImageDecodeError.UnknownFormat, ex.Error);
+        Assert.Equal("odd.bin", ex.ImageName);
+    }
+
+    [Fact]
+    public void Preprocess_PngAnnouncingTenGigapixels_IsRefusedFromHeaderWithoutAllocating()
+    {
+        // A valid PNG header announcing 100000 x 100000 RGBA pixels (40 GB decoded) with one tiny IDAT.
+        var bomb = TestImages.Png(100_000, 100_000, 8, 6, new byte[64]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromBytes(bomb, "bomb.png")));
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(ImageDecodeError.TooLarge, ex.Error);
+        Assert.Contains("100000x100000", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxPixels", ex.Message, StringComparison.Ordinal);
+        Assert.True(allocated < 1_000_000, $"refusing the header allocated {allocated:N0} bytes");
+    }
+
+    [Fact]
+    public void Preprocess_ImageOverConfiguredLimit_ThrowsTooLarge()
+    {
+        var png = TestImages.Encode(300, 200, SKEncodedImageFormat.Png);
+        var strict = new ImagePreprocessor(PreprocessingPreset.Torchvision, new ImageDecoderOptions { MaxPixels = 59_999 });
+
+        var ex = Assert.Throws<ImageDecodeException>(() => strict.Preprocess(ImageInput.FromBytes(png, "big.png")));
+
+        Assert.Equal(ImageDecodeError.TooLarge, ex.Error);
+        Assert.NotNull(new ImagePreprocessor(PreprocessingPreset.Torchvision, new ImageDecoderOptions { MaxPixels = 60_000 }).Preprocess(ImageInput.FromBytes(png)));
+    }
+
+    [Fact]
+    public void Preprocess_MissingFile_ThrowsUnreadable()
+    {
+        var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".png");
+
+        var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromFile(path)));
+
+        Assert.Equal(ImageDecodeError.Unreadable, ex.Error);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocess_SixteenBitGrayscalePng_DecodesToTheHighByte()
+    {
+        const int w = 40, h = 30;
+        var raw = new byte[h * (1 + (w * 2))];
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = 0; x < w; x++)
+            {
+                int o = (y * (1 + (w * 2))) + 1 + (x * 2);
+                raw[o] = 200; // high byte
+                raw[o + 1] = 0x10;
+            }
+        }
+
+        var png = TestImages.Png(w, h, 16, 0, raw);
+        var caffe = new ImagePreprocessor(PreprocessingPreset.KerasCaffe).Preprocess(ImageInput.FromBytes(png, "gray16.png"));
+
+        // Flat grey 200: BGR channels minus the caffe means.
+        Assert.Equal(200f - 103.939f, caffe.Data.Span[0], 3);
+        Assert.Equal(200f - 123.68f, caffe.Data.Span[(2 * 224 * 224) + 500], 3);
+    }
+
+    [Fact]
+    public async Task Preprocess_StreamAndBytesAndFile_GiveIdenticalResults()
+    {
+        var jpeg = TestImages.Encode(500, 375, SKEncodedImageFormat.Jpeg, quality: 85, seed: 5);
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("photo.png"); // wrong extension on purpose: decoding goes by content
+        File.WriteAllBytes(path, jpeg);
+        using var stream = new MemoryStream(jpeg);
+
+        var fromFile = Torchvision.Preprocess(ImageInput.FromFile(path)).Data.ToArray();
+        var fromBytes = Torchvision.Preprocess(ImageInput.FromBytes(jpeg)).Data.ToArray();
+        var fromStream = (await Torchvision.PreprocessAsync(ImageInput.FromStream(stream, "s"))).Data.ToArray();
+
+        Assert.Equal(fromFile, fromBytes);
+        Assert.Equal(fromFile, fromStream);
+    }
+
+    [Fact]
+    public void Decode_TransparentPixels_CompositeOverConfiguredBackground()
+    {
+        var png = TestImages.Encode(8, 8, SKEncodedImageFormat.Png, alpha: 0);
+
+        var white = ImageDecoder.Decode(png, "clear.png", ImageDecoderOptions.Default);
+        var black = ImageDecoder.Decode(png, "clear.png", new ImageDecoderOptions { Background = RgbColor.Black });
+
+        Assert.All(white.Pixels, b => Assert.Equal(255, b));
+        Assert.All(black.Pixels, b => Assert.Equal(0, b));
+    }
+
+    [Theory]
+    [InlineData(SKEncodedOrigin.TopRight, 0, 2)]
+    [InlineData(SKEncodedOrigin.BottomRight, 0, 5)]
+    [InlineData(SKEncodedOrigin.BottomLeft, 0, 3)]
+    [InlineData(SKEncodedOrigin.LeftTop, 0, 0)]
+    [InlineData(SKEncodedOrigin.RightTop, 0, 3)]
+    [InlineData(SKEncodedOrigin.RightBottom, 0, 5)]
+    [InlineData(SKEncodedOrigin.LeftBottom, 0, 2)]
+    public void Orient_MovesTheTopLeftPixelWherePillowDoes(SKEncodedOrigin origin, int targetRow, int expectedSourceIndex)
+    {
+        // Source 3 wide x 2 high; pixel i has red = i: row 0 = 0 1 2, row 1 = 3 4 5.
+        var src = new RgbImage(3, 2);
+        for (int i = 0; i < 6; i++)
+        {
+            src.Pixels[i * 3] = (byte)i;
+        }
+
+        var dst = ImageDecoder.Orient(src, origin);
+
+        bool swapped = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        Assert.Equal(swapped ? 2 : 3, dst.Width);
+        Assert.Equal(swapped ? 3 : 2, dst.Height);
+        Assert.Equal(expectedSourceIndex, dst.Pixels[targetRow * dst.Stride]);
+    }
+
+    [Fact]
+    public void Options_InvalidMaxPixels_ThrowsWithParameterName()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new ImageDecoderOptions { MaxPixels = 0 });
+        Assert.Equal("value", ex.ParamName);
+    }
+
+    [Fact]
+    public void FromFile_EmptyPath_ThrowsWithParameterName()
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => ImageInput.FromFile(" "));
+        Assert.Equal("path", ex.ParamName);
+    }
+}
