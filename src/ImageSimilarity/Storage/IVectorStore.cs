@@ -40,6 +40,12 @@ public interface IVectorStore : IAsyncDisposable
     /// <returns><see langword="true"/> when a record was deleted.</returns>
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Lists every record's id and metadata, in no particular order, without reading the vectors.</summary>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The records, each with an empty <see cref="VectorRecord.Vector"/>.</returns>
+    /// <remarks>Used by incremental indexing to see what is already stored; the enumeration is a consistent snapshot.</remarks>
+    IAsyncEnumerable<VectorRecord> ListAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Finds the records most similar to <paramref name="query"/>, best first.</summary>
     /// <param name="query">The query vector; it need not be normalised.</param>
     /// <param name="options">How many results, threshold and filter; <see langword="null"/> for <see cref="VectorSearchOptions.Default"/>.</param>

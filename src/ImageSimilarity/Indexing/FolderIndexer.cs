@@ -1,0 +1,466 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
+using ImageSimilarity.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImageSimilarity.Indexing;
+
+/// <summary>
+/// Indexes every image in a folder into a vector store: decoding and preprocessing run on worker threads while the
+/// model extracts features in batches, and re-indexing only extracts files that are new or changed.
+/// </summary>
+/// <remarks>
+/// <para>Every file gets an outcome (<see cref="FileIndexOutcome"/>); one bad file never stops the run. Memory stays
+/// bounded whatever the folder size: at most a few batches of decoded images are in flight.</para>
+/// <para>Records are keyed by the path relative to the folder and carry <see cref="RecordMetadata"/> (path, root, size,
+/// last write time, SHA-256). A file whose size and last write time are unchanged is not read again; one whose content
+/// hash is unchanged is not extracted again. Records of files that are gone are removed.</para>
+/// <para>A store that saves explicitly (<see cref="IPersistentVectorStore"/>) is saved at checkpoints, at the end and when
+/// the run is cancelled, so a stopped run resumes without redoing finished work. One run at a time per store.</para>
+/// </remarks>
+public sealed partial class FolderIndexer
+{
+    private readonly IFeatureExtractor _extractor;
+    private readonly IVectorStore _store;
+    private readonly ILogger _logger;
+
+    /// <summary>Initializes a new instance of the <see cref="FolderIndexer"/> class.</summary>
+    /// <param name="extractor">The feature extractor.</param>
+    /// <param name="store">The store that receives the vectors.</param>
+    /// <param name="logger">Optional logger for the run's start, end and failed files.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="extractor"/> or <paramref name="store"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The store holds vectors of another model or dimension.</exception>
+    public FolderIndexer(IFeatureExtractor extractor, IVectorStore store, ILogger<FolderIndexer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(extractor);
+        ArgumentNullException.ThrowIfNull(store);
+        if (extractor.Dimension != store.Dimension || !string.Equals(extractor.ModelId, store.ModelId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException(
+                $"The store holds {store.Dimension}-float vectors of model '{store.ModelId}', but the extractor makes {extractor.Dimension}-float vectors of model '{extractor.ModelId}'. Use a new index for this model, or the extractor settings the index was built with.",
+                nameof(store));
+        }
+
+        _extractor = extractor;
+        _store = store;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Indexes the images in <paramref name="folder"/>.</summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="options">How to walk the folder and batch the work; <see langword="null"/> for <see cref="FolderIndexOptions.Default"/>.</param>
+    /// <param name="progress">Receives progress after every file.</param>
+    /// <param name="cancellationToken">Stops the run; finished work is kept (and saved, for stores that save explicitly).</param>
+    /// <returns>Every file's outcome, counts and throughput.</returns>
+    /// <exception cref="ArgumentException"><paramref name="folder"/> is empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    public async Task<FolderIndexResult> IndexAsync(string folder, FolderIndexOptions? options = null, IProgress<IndexingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        options ??= FolderIndexOptions.Default;
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        if (!Directory.Exists(root))
+        {
+            throw new DirectoryNotFoundException($"The folder '{root}' does not exist. Check the path and try again.");
+        }
+
+        var run = new Run(this, root, options, progress);
+        return await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Indexing {Folder}: {Files} files found, {Candidates} to read, {Stored} already stored")]
+    private static partial void LogStart(ILogger logger, string folder, int files, int candidates, int stored);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Outcome} {Path}: {Reason}")]
+    private static partial void LogFileProblem(ILogger logger, FileIndexOutcome outcome, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Indexed {Folder} in {Seconds:F1} s: {Indexed} indexed, {Unchanged} unchanged, {Failed} failed, {Skipped} skipped, {Removed} removed ({Rate:F2} images/s)")]
+    private static partial void LogEnd(ILogger logger, string folder, double seconds, int indexed, int unchanged, int failed, int skipped, int removed, double rate);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpoint: store saved after {Done} files")]
+    private static partial void LogCheckpoint(ILogger logger, int done);
+
+    private sealed record Candidate(string Id, string FullPath, long Size, DateTime LastWriteUtc, VectorRecord? Existing);
+
+    /// <summary>A file read and hashed by a worker: either preprocessed for the model, or unchanged content with new file times.</summary>
+    private sealed record Prepared(Candidate File, string Sha256, PreprocessedImage? Image);
+
+    private sealed class Run
+    {
+        private readonly FolderIndexer _owner;
+        private readonly string _root;
+        private readonly FolderIndexOptions _options;
+        private readonly IProgress<IndexingProgress>? _progress;
+        private readonly List<FileIndexResult> _results = [];
+        private readonly Lock _gate = new();
+        private readonly Stopwatch _clock = new();
+        private readonly Stopwatch _extraction = new();
+        private int _total;
+        private int _indexed;
+        private int _unchanged;
+        private int _failed;
+        private int _skipped;
+        private TimeSpan _lastCheckpoint;
+
+        public Run(FolderIndexer owner, string root, FolderIndexOptions options, IProgress<IndexingProgress>? progress)
+        {
+            _owner = owner;
+            _root = root;
+            _options = options;
+            _progress = progress;
+        }
+
+        public async Task<FolderIndexResult> ExecuteAsync(CancellationToken cancellationToken)
+        {
+            _clock.Start();
+            var stored = new Dictionary<string, VectorRecord>(StringComparer.Ordinal);
+            await foreach (var record in _owner._store.ListAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (record.Metadata.TryGetValue(RecordMetadata.Root, out var r) && string.Equals(r, _root, StringComparison.Ordinal))
+                {
+                    stored[record.Id] = record;
+                }
+            }
+
+            var files = FindFiles();
+            _total = files.Count;
+            var toRead = new List<Candidate>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (id, path) in files)
+            {
+                seen.Add(id);
+                FileInfo info;
+                try
+                {
+                    info = new FileInfo(path);
+                    _ = info.Length;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Record(new FileIndexResult(id, path, FileIndexOutcome.Failed, "the file could not be read: " + ex.Message));
+                    continue;
+                }
+
+                stored.TryGetValue(id, out var existing);
+                var candidate = new Candidate(id, path, info.Length, info.LastWriteTimeUtc, existing);
+                if (existing is not null && SameFileStamp(existing, candidate))
+                {
+                    Record(new FileIndexResult(id, path, FileIndexOutcome.Unchanged));
+                }
+                else
+                {
+                    toRead.Add(candidate);
+                }
+            }
+
+            LogStart(_owner._logger, _root, files.Count, toRead.Count, stored.Count);
+            try
+            {
+                await ProcessAsync(toRead, cancellationToken).ConfigureAwait(false);
+                if (_options.RemoveMissing)
+                {
+                    foreach (var gone in stored.Keys.Where(id => !seen.Contains(id)).Order(StringComparer.Ordinal))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var path = stored[gone].Metadata.GetValueOrDefault(RecordMetadata.Path) ?? Path.Combine(_root, gone);
+                        if (await _owner._store.DeleteAsync(gone, cancellationToken).ConfigureAwait(false))
+                        {
+                            Record(new FileIndexResult(gone, path, FileIndexOutcome.Removed));
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Keep what was finished: the next run resumes from it.
+                await SaveAsync(CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            if (_options.SaveWhenDone)
+            {
+                await SaveAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _clock.Stop();
+            List<FileIndexResult> results;
+            lock (_gate)
+            {
+                results = [.. _results.OrderBy(r => r.Id, StringComparer.Ordinal)];
+            }
+
+            var summary = new FolderIndexResult(_root, results, _clock.Elapsed, _extraction.Elapsed);
+            LogEnd(_owner._logger, _root, _clock.Elapsed.TotalSeconds, summary.Indexed, summary.Unchanged, summary.Failed, summary.Skipped, summary.Removed, summary.ImagesPerSecond);
+            return summary;
+        }
+
+        private static bool SameFileStamp(VectorRecord existing, Candidate file) =>
+            existing.Metadata.TryGetValue(RecordMetadata.Size, out var size)
+            && existing.Metadata.TryGetValue(RecordMetadata.LastWriteUtc, out var mtime)
+            && size == file.Size.ToString(CultureInfo.InvariantCulture)
+            && mtime == file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture);
+
+        private List<(string Id, string Path)> FindFiles()
+        {
+            var include = new GlobMatcher(_options.Include);
+            var exclude = new GlobMatcher(_options.Exclude);
+            var enumeration = new EnumerationOptions
+            {
+                RecurseSubdirectories = _options.Recursive,
+                IgnoreInaccessible = true,
+                AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.Device,
+                ReturnSpecialDirectories = false,
+            };
+            var files = new List<(string, string)>();
+            foreach (var path in Directory.EnumerateFiles(_root, "*", enumeration))
+            {
+                var id = Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/');
+                if (id.Split('/').Any(segment => segment.StartsWith('.')))
+                {
+                    continue;
+                }
+
+                if ((!include.IsEmpty && !include.IsMatch(id)) || exclude.IsMatch(id))
+                {
+                    continue;
+                }
+
+                files.Add((id, path));
+            }
+
+            files.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+            return files;
+        }
+
+        private async Task ProcessAsync(List<Candidate> toRead, CancellationToken cancellationToken)
+        {
+            if (toRead.Count == 0)
+            {
+                return;
+            }
+
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var token = linked.Token;
+            var prepared = Channel.CreateBounded<Prepared>(new BoundedChannelOptions(_options.BatchSize * 2)
+            {
+                SingleReader = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+            int next = -1;
+            var workers = Enumerable.Range(0, Math.Min(_options.DecodeWorkers, toRead.Count))
+                .Select(_ => Task.Run(() => DecodeLoopAsync(toRead, () => Interlocked.Increment(ref next), prepared.Writer, token), token))
+                .ToArray();
+            var completion = Task.WhenAll(workers).ContinueWith(
+                t => prepared.Writer.TryComplete(t.Exception?.GetBaseException()),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+
+            try
+            {
+                await ConsumeAsync(prepared.Reader, token).ConfigureAwait(false);
+            }
+            catch
+            {
+                await linked.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await completion.ConfigureAwait(false);
+            }
+        }
+
+        private async Task DecodeLoopAsync(List<Candidate> files, Func<int> take, ChannelWriter<Prepared> writer, CancellationToken token)
+        {
+            var preprocessor = _owner._extractor.Preprocessor;
+            for (int i = take(); i < files.Count; i = take())
+            {
+                token.ThrowIfCancellationRequested();
+                var file = files[i];
+                byte[] bytes;
+                try
+                {
+                    bytes = await File.ReadAllBytesAsync(file.FullPath, token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, "the file could not be read: " + ex.Message));
+                    continue;
+                }
+
+                var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+                if (file.Existing is not null
+                    && file.Existing.Metadata.TryGetValue(RecordMetadata.Sha256, out var storedSha)
+                    && string.Equals(storedSha, sha, StringComparison.Ordinal))
+                {
+                    // Same content, new file times (copied or touched): refresh the metadata, keep the vector.
+                    await writer.WriteAsync(new Prepared(file, sha, null), token).ConfigureAwait(false);
+                    continue;
+                }
+
+                PreprocessedImage image;
+                try
+                {
+                    image = preprocessor.Preprocess(ImageInput.FromBytes(bytes, file.FullPath));
+                }
+                catch (ImageDecodeException ex)
+                {
+                    var outcome = ex.Error == ImageDecodeError.UnknownFormat ? FileIndexOutcome.Skipped : FileIndexOutcome.Failed;
+                    Record(new FileIndexResult(file.Id, file.FullPath, outcome, ex.Message));
+                    continue;
+                }
+
+                await writer.WriteAsync(new Prepared(file, sha, image), token).ConfigureAwait(false);
+            }
+        }
+
+        private async Task ConsumeAsync(ChannelReader<Prepared> reader, CancellationToken token)
+        {
+            var batch = new List<Prepared>(_options.BatchSize);
+            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    if (item.Image is null)
+                    {
+                        await RefreshAsync(item, token).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    batch.Add(item);
+                    if (batch.Count == _options.BatchSize)
+                    {
+                        await ExtractAsync(batch, token).ConfigureAwait(false);
+                        batch.Clear();
+                    }
+                }
+
+                // Nothing more is ready: run a partial batch rather than leave the model idle.
+                if (batch.Count > 0 && !reader.Completion.IsCompleted && reader.Count == 0 && batch.Count >= Math.Max(1, _options.BatchSize / 2))
+                {
+                    await ExtractAsync(batch, token).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                await ExtractAsync(batch, token).ConfigureAwait(false);
+            }
+
+            await reader.Completion.ConfigureAwait(false);
+        }
+
+        private async Task ExtractAsync(List<Prepared> batch, CancellationToken token)
+        {
+            _extraction.Start();
+            IReadOnlyList<float[]> vectors;
+            try
+            {
+                vectors = await _owner._extractor.ExtractAsync(batch.Select(b => b.Image!).ToList(), token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _extraction.Stop();
+            }
+
+            var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+            var records = new List<VectorRecord>(batch.Count);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                records.Add(new VectorRecord(batch[i].File.Id, vectors[i], Metadata(batch[i], now)));
+            }
+
+            await _owner._store.UpsertAsync(records, token).ConfigureAwait(false);
+            foreach (var item in batch)
+            {
+                Record(new FileIndexResult(item.File.Id, item.File.FullPath, FileIndexOutcome.Indexed));
+            }
+
+            await CheckpointAsync(token).ConfigureAwait(false);
+        }
+
+        private async Task RefreshAsync(Prepared item, CancellationToken token)
+        {
+            var existing = await _owner._store.GetAsync(item.File.Id, token).ConfigureAwait(false);
+            if (existing is null)
+            {
+                Record(new FileIndexResult(item.File.Id, item.File.FullPath, FileIndexOutcome.Failed, "the stored record disappeared during the run"));
+                return;
+            }
+
+            var indexed = existing.Metadata.GetValueOrDefault(RecordMetadata.IndexedUtc) ?? DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+            await _owner._store.UpsertAsync([new VectorRecord(existing.Id, existing.Vector, Metadata(item, indexed))], token).ConfigureAwait(false);
+            Record(new FileIndexResult(item.File.Id, item.File.FullPath, FileIndexOutcome.Unchanged));
+        }
+
+        private Dictionary<string, string> Metadata(Prepared item, string indexedUtc) => new(StringComparer.Ordinal)
+        {
+            [RecordMetadata.Path] = item.File.FullPath,
+            [RecordMetadata.Root] = _root,
+            [RecordMetadata.Size] = item.File.Size.ToString(CultureInfo.InvariantCulture),
+            [RecordMetadata.LastWriteUtc] = item.File.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture),
+            [RecordMetadata.Sha256] = item.Sha256,
+            [RecordMetadata.IndexedUtc] = indexedUtc,
+        };
+
+        private async Task CheckpointAsync(CancellationToken token)
+        {
+            if (_owner._store is IPersistentVectorStore && _clock.Elapsed - _lastCheckpoint >= _options.CheckpointInterval)
+            {
+                await SaveAsync(token).ConfigureAwait(false);
+                int done;
+                lock (_gate)
+                {
+                    done = _results.Count;
+                }
+
+                LogCheckpoint(_owner._logger, done);
+            }
+        }
+
+        private async Task SaveAsync(CancellationToken token)
+        {
+            if (_owner._store is IPersistentVectorStore persistent)
+            {
+                await persistent.SaveChangesAsync(token).ConfigureAwait(false);
+                _lastCheckpoint = _clock.Elapsed;
+            }
+        }
+
+        private void Record(FileIndexResult result)
+        {
+            IndexingProgress snapshot;
+            lock (_gate)
+            {
+                _results.Add(result);
+                switch (result.Outcome)
+                {
+                    case FileIndexOutcome.Indexed: _indexed++; break;
+                    case FileIndexOutcome.Unchanged: _unchanged++; break;
+                    case FileIndexOutcome.Failed: _failed++; break;
+                    case FileIndexOutcome.Skipped: _skipped++; break;
+                }
+
+                double seconds = _extraction.Elapsed.TotalSeconds;
+                double rate = _indexed > 0 && seconds > 0 ? _indexed / _clock.Elapsed.TotalSeconds : 0;
+                int done = _indexed + _unchanged + _failed + _skipped;
+                snapshot = new IndexingProgress(done, _total, _indexed, _unchanged, _failed, _skipped, rate, result.Path);
+            }
+
+            if (result.Outcome is FileIndexOutcome.Failed or FileIndexOutcome.Skipped)
+            {
+                LogFileProblem(_owner._logger, result.Outcome, result.Path, result.Reason ?? string.Empty);
+            }
+
+            _progress?.Report(snapshot);
+        }
+    }
+}
