@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Indexing;
+using ImageSimilarity.Storage;
+using Spectre.Console;
+
+namespace SearchByImage;
+
+/// <summary><c>index &lt;folder&gt;</c>: extract and store features of every image in a folder, incrementally.</summary>
+internal static class IndexCommand
+{
+    public static Command Create()
+    {
+        var folder = new Argument<string>("folder") { Description = "The folder of images to index." };
+        var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
+        var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var storePrecision = new Option<string>("--store-precision")
+        {
+            Description = "How a new index keeps vectors: fp32, or half (half the memory and disk, about twice as fast to search).",
+            DefaultValueFactory = _ => "fp32",
+        };
+        storePrecision.AcceptOnlyFromAmong("fp32", "half");
+        var topLevelOnly = new Option<bool>("--top-level-only") { Description = "Do not index sub-folders." };
+        var include = new Option<string[]>("--include") { Description = "Glob of relative paths to index (repeatable), e.g. '**/*.jpg'. Default: every file (decoded by content).", AllowMultipleArgumentsPerToken = true };
+        var exclude = new Option<string[]>("--exclude") { Description = "Glob of relative paths to leave out (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var json = new Option<bool>("--json") { Description = "Print a machine-readable JSON summary instead of the progress bar and table." };
+
+        var command = new Command("index", "Index every image in a folder: new and changed files are extracted, unchanged ones skipped, deleted ones removed.")
+        {
+            folder, index, storePrecision, topLevelOnly, include, exclude, json,
+        };
+        model.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
+            parseResult.GetRequiredValue(folder),
+            parseResult.GetValue(index) ?? CliDefaults.IndexPath,
+            parseResult,
+            model,
+            parseResult.GetRequiredValue(storePrecision) == "half" ? VectorPrecision.Half : VectorPrecision.Single,
+            new FolderIndexOptions
+            {
+                Recursive = !parseResult.GetValue(topLevelOnly),
+                Include = parseResult.GetValue(include) ?? [],
+                Exclude = parseResult.GetValue(exclude) ?? [],
+                BatchSize = parseResult.GetValue(model.BatchSize),
+            },
+            parseResult.GetValue(json),
+            cancellationToken)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, VectorPrecision storePrecision, FolderIndexOptions folderOptions, bool json, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"folder '{folder}' does not exist");
+        }
+
+        // An existing index decides the preset and precision unless the command line says otherwise.
+        var existing = File.Exists(indexPath) ? await EmbeddedVectorStore.OpenAsync(indexPath, null, cancellationToken).ConfigureAwait(false) : null;
+        await using var existingScope = existing;
+        var settings = existing is null ? null : IndexSettings.From(existing);
+        var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
+        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        await using var created = existing is null
+            ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
+            : null;
+        var store = existing ?? created!;
+        if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"index '{indexPath}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with, or another --index");
+        }
+
+        store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
+        store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
+        store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
+        var root = Path.GetFullPath(folder);
+        var folders = (store.Properties.TryGetValue(IndexProperties.Folders, out var f) ? f.Split('\n', StringSplitOptions.RemoveEmptyEntries) : []).ToHashSet(StringComparer.Ordinal);
+        folders.Add(root);
+        store.Properties[IndexProperties.Folders] = string.Join('\n', folders.Order(StringComparer.Ordinal));
+
+        var indexer = new FolderIndexer(extractor, store);
+        FolderIndexResult result;
+        if (json || Console.IsOutputRedirected)
+        {
+            result = await indexer.IndexAsync(root, folderOptions, null, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            result = await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("scanning", maxValue: 1);
+                    var progress = new Progress<IndexingProgress>(p =>
+                    {
+                        task.MaxValue = Math.Max(1, p.FilesTotal);
+                        task.Value = p.FilesDone;
+                        task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.FilesDone}/{p.FilesTotal} files, {p.ImagesPerSecond:F1} img/s, {p.Failed + p.Skipped} problems");
+                    });
+                    var r = await indexer.IndexAsync(root, folderOptions, progress, cancellationToken).ConfigureAwait(false);
+                    task.Value = task.MaxValue;
+                    return r;
+                }).ConfigureAwait(false);
+        }
+
+        if (json)
+        {
+            WriteJson(result, indexPath, extractor);
+        }
+        else
+        {
+            WriteTable(result, indexPath);
+        }
+
+        return 0;
+    }
+
+    private static void WriteTable(FolderIndexResult result, string indexPath)
+    {
+        var table = new Table().AddColumns("outcome", "files");
+        table.AddRow("indexed", result.Indexed.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("unchanged", result.Unchanged.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("failed", result.Failed.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("skipped (not images)", result.Skipped.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("removed (gone)", result.Removed.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("seconds", result.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
+        table.AddRow("images/s", result.ImagesPerSecond.ToString("F2", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+        foreach (var problem in result.Files.Where(x => x.Outcome is FileIndexOutcome.Failed or FileIndexOutcome.Skipped))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]{problem.Outcome.ToString().ToLowerInvariant()}[/] {problem.Id}: {problem.Reason}");
+        }
+
+        AnsiConsole.MarkupLineInterpolated($"index: {indexPath}");
+    }
+
+    private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WriteString("folder", result.Folder);
+        writer.WriteString("index", Path.GetFullPath(indexPath));
+        writer.WriteString("model", extractor.ModelId);
+        writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
+        writer.WriteNumber("indexed", result.Indexed);
+        writer.WriteNumber("unchanged", result.Unchanged);
+        writer.WriteNumber("failed", result.Failed);
+        writer.WriteNumber("skipped", result.Skipped);
+        writer.WriteNumber("removed", result.Removed);
+        writer.WriteNumber("seconds", Math.Round(result.Elapsed.TotalSeconds, 3));
+        writer.WriteNumber("extractionSeconds", Math.Round(result.ExtractionTime.TotalSeconds, 3));
+        writer.WriteNumber("imagesPerSecond", Math.Round(result.ImagesPerSecond, 3));
+        writer.WriteStartArray("failures");
+        foreach (var problem in result.Files.Where(x => x.Outcome is FileIndexOutcome.Failed or FileIndexOutcome.Skipped))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("file", problem.Path);
+            writer.WriteString("outcome", problem.Outcome.ToString().ToLowerInvariant());
+            writer.WriteString("reason", problem.Reason);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        stdout.Write("\n"u8);
+    }
+}

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ImageSimilarity.Storage;
+using Spectre.Console;
+
+namespace SearchByImage;
+
+/// <summary><c>info</c>: what an index holds.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
+        var json = new Option<bool>("--json") { Description = "Print as JSON." };
+        var command = new Command("info", "Show what an index holds: count, model, preset, precision, size on disk, created/updated.") { index, json };
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult.GetValue(index) ?? CliDefaults.IndexPath, parseResult.GetValue(json), cancellationToken)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string indexPath, bool json, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(indexPath))
+        {
+            throw new IOException($"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");
+        }
+
+        await using var store = await EmbeddedVectorStore.OpenAsync(indexPath, null, cancellationToken).ConfigureAwait(false);
+        var settings = IndexSettings.From(store);
+        var rows = new List<(string Key, string Value)>
+        {
+            ("index", Path.GetFullPath(indexPath)),
+            ("images", store.Count.ToString(CultureInfo.InvariantCulture)),
+            ("model", store.ModelId),
+            ("dimension", store.Dimension.ToString(CultureInfo.InvariantCulture)),
+            ("preset", settings.Preset ?? "unknown"),
+            ("extraction precision", settings.Precision ?? "unknown"),
+            ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
+            ("size on disk", FormatBytes(new FileInfo(indexPath).Length)),
+            ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
+            ("updated", store.UpdatedUtc.ToString("u", CultureInfo.InvariantCulture)),
+            ("weights", settings.WeightsPath ?? "unknown"),
+            ("folders", store.Properties.TryGetValue(IndexProperties.Folders, out var folders) ? folders.Replace('\n', ' ') : "none"),
+        };
+
+        if (json)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+            writer.WriteStartObject();
+            writer.WriteString("index", Path.GetFullPath(indexPath));
+            writer.WriteNumber("images", store.Count);
+            writer.WriteString("model", store.ModelId);
+            writer.WriteNumber("dimension", store.Dimension);
+            writer.WriteString("preset", settings.Preset);
+            writer.WriteString("extractionPrecision", settings.Precision);
+            writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
+            writer.WriteNumber("bytesOnDisk", new FileInfo(indexPath).Length);
+            writer.WriteString("createdUtc", store.CreatedUtc);
+            writer.WriteString("updatedUtc", store.UpdatedUtc);
+            writer.WriteString("weights", settings.WeightsPath);
+            writer.WriteEndObject();
+            writer.Flush();
+            stdout.Write("\n"u8);
+            return 0;
+        }
+
+        var table = new Table().AddColumns("property", "value").HideHeaders();
+        foreach (var (key, value) in rows)
+        {
+            table.AddRow(Markup.Escape(key), Markup.Escape(value));
+        }
+
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    private static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
+}

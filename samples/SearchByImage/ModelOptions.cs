@@ -1,0 +1,86 @@
+using System.CommandLine;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
+
+namespace SearchByImage;
+
+/// <summary>The model options shared by the commands that extract features: --weights, --preset, --precision, --batch-size.</summary>
+internal sealed class ModelOptions
+{
+    public ModelOptions(bool presetAndPrecisionFromIndex = false)
+    {
+        Weights = new Option<string?>("--weights")
+        {
+            Description = $"Weights file (.pth or .safetensors). Default: ${Vgg16Weights.EnvironmentVariable}, else the cache ({Vgg16Weights.DefaultCacheDirectory}), else download {Vgg16Weights.OfficialFileName}.",
+        };
+        Preset = new Option<string?>("--preset")
+        {
+            Description = presetAndPrecisionFromIndex
+                ? "Preprocessing that matches the weights (torchvision or keras-caffe). Default: what the index was built with."
+                : "Preprocessing that matches the weights (torchvision or keras-caffe). Default: torchvision.",
+        };
+        Preset.AcceptOnlyFromAmong("torchvision", "keras-caffe");
+        Precision = new Option<string?>("--precision")
+        {
+            Description = presetAndPrecisionFromIndex
+                ? "Compute precision, fp32 or bf16 (about twice as fast on CPUs with AVX512_BF16). Default: what the index was built with."
+                : "Compute precision, fp32 or bf16 (about twice as fast on CPUs with AVX512_BF16). Default: fp32.",
+        };
+        Precision.AcceptOnlyFromAmong("fp32", "bf16");
+        BatchSize = new Option<int>("--batch-size")
+        {
+            Description = "Images per forward pass.",
+            DefaultValueFactory = _ => 8,
+        };
+        BatchSize.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError("--batch-size must be at least 1.");
+            }
+        });
+    }
+
+    public Option<string?> Weights { get; }
+
+    public Option<string?> Preset { get; }
+
+    public Option<string?> Precision { get; }
+
+    public Option<int> BatchSize { get; }
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Weights);
+        command.Options.Add(Preset);
+        command.Options.Add(Precision);
+        command.Options.Add(BatchSize);
+    }
+
+    /// <summary>Builds extractor options from the command line, falling back to the given defaults (for example an index's settings).</summary>
+    public Vgg16ExtractorOptions Read(ParseResult parseResult, string? defaultWeights = null, string? defaultPreset = null, string? defaultPrecision = null) => new()
+    {
+        WeightsPath = parseResult.GetValue(Weights) ?? defaultWeights,
+        Preset = ParsePreset(parseResult.GetValue(Preset) ?? defaultPreset ?? "torchvision"),
+        Precision = ParsePrecision(parseResult.GetValue(Precision) ?? defaultPrecision ?? "fp32"),
+        BatchSize = parseResult.GetValue(BatchSize),
+    };
+
+    public static string Name(PreprocessingPreset preset) => preset == PreprocessingPreset.KerasCaffe ? "keras-caffe" : "torchvision";
+
+    public static string Name(ComputePrecision precision) => precision == ComputePrecision.BFloat16 ? "bf16" : "fp32";
+
+    private static PreprocessingPreset ParsePreset(string value) => value switch
+    {
+        "torchvision" => PreprocessingPreset.Torchvision,
+        "keras-caffe" => PreprocessingPreset.KerasCaffe,
+        _ => throw new ArgumentException($"unknown preset '{value}': use torchvision or keras-caffe"),
+    };
+
+    private static ComputePrecision ParsePrecision(string value) => value switch
+    {
+        "fp32" => ComputePrecision.Float32,
+        "bf16" => ComputePrecision.BFloat16,
+        _ => throw new ArgumentException($"unknown precision '{value}': use fp32 or bf16"),
+    };
+}

@@ -1,0 +1,62 @@
+using SkiaSharp;
+
+namespace SearchByImage.Rendering;
+
+/// <summary>Loads an image file as an upright thumbnail (EXIF orientation applied) for sheets and HTML pages.</summary>
+internal static class Thumbnails
+{
+    public static SKBitmap? Load(string path, int maxSide)
+    {
+        try
+        {
+            using var codec = SKCodec.Create(path);
+            if (codec is null)
+            {
+                return null;
+            }
+
+            var info = codec.Info;
+            if ((long)info.Width * info.Height > 100_000_000)
+            {
+                return null;
+            }
+
+            using var full = new SKBitmap(new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
+            var result = codec.GetPixels(full.Info, full.GetPixels());
+            if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+            {
+                return null;
+            }
+
+            bool swap = codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+            int uprightW = swap ? info.Height : info.Width, uprightH = swap ? info.Width : info.Height;
+            float scale = Math.Min(1f, (float)maxSide / Math.Max(uprightW, uprightH));
+            int w = Math.Max(1, (int)(uprightW * scale)), h = Math.Max(1, (int)(uprightH * scale));
+            var thumb = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
+            using var canvas = new SKCanvas(thumb);
+            canvas.Clear(SKColors.White);
+            canvas.Scale(scale);
+            canvas.Concat(OriginMatrix(codec.EncodedOrigin, info.Width, info.Height));
+            using var image = SKImage.FromBitmap(full);
+            canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+            return thumb;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The matrix that draws a stored (w x h) image upright for an EXIF origin.</summary>
+    private static SKMatrix OriginMatrix(SKEncodedOrigin origin, int w, int h) => origin switch
+    {
+        SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
+        SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
+        SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
+        SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
+        SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
+        SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
+        SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
+        _ => SKMatrix.Identity,
+    };
+}

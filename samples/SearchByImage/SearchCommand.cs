@@ -1,0 +1,146 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
+using ImageSimilarity.Search;
+using ImageSimilarity.Storage;
+using SearchByImage.Rendering;
+using Spectre.Console;
+
+namespace SearchByImage;
+
+/// <summary><c>search &lt;image&gt;</c>: the indexed images most similar to a query image, best first.</summary>
+internal static class SearchCommand
+{
+    public static Command Create()
+    {
+        var image = new Argument<string>("image") { Description = "The query image." };
+        var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
+        var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var top = new Option<int>("--top", "-k") { Description = "How many matches.", DefaultValueFactory = _ => 9 };
+        top.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError("--top must be at least 1.");
+            }
+        });
+        var minScore = new Option<float?>("--min-score") { Description = "Leave out matches with a cosine similarity below this (-1 to 1)." };
+        minScore.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<float?>() is { } v && !(v >= -1f && v <= 1f))
+            {
+                r.AddError("--min-score must be between -1 and 1.");
+            }
+        });
+        var excludeSelf = new Option<bool>("--exclude-self") { Description = "Leave the query image itself out of the results when it is in the index." };
+        var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
+        var sheet = new Option<string?>("--sheet") { Description = "Also draw the query and the matches as a grid picture (PNG) at this path." };
+        var html = new Option<string?>("--html") { Description = "Also write a self-contained HTML page with thumbnails at this path." };
+
+        var command = new Command("search", "Find the indexed images most similar to a query image.")
+        {
+            image, index, top, minScore, excludeSelf, json, sheet, html,
+        };
+        model.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult, model, new Request(
+            parseResult.GetRequiredValue(image),
+            parseResult.GetValue(index) ?? CliDefaults.IndexPath,
+            parseResult.GetValue(top),
+            parseResult.GetValue(minScore),
+            parseResult.GetValue(excludeSelf),
+            parseResult.GetValue(json),
+            parseResult.GetValue(sheet),
+            parseResult.GetValue(html)), cancellationToken)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parseResult, ModelOptions model, Request request, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(request.Image))
+        {
+            throw new IOException($"query image '{request.Image}' does not exist");
+        }
+
+        if (!File.Exists(request.Index))
+        {
+            throw new IOException($"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");
+        }
+
+        await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, null, cancellationToken).ConfigureAwait(false);
+        var settings = IndexSettings.From(store);
+        var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
+        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"index '{request.Index}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with");
+        }
+
+        var searcher = new SimilaritySearcher(extractor, store);
+        var searchOptions = new SearchOptions { Top = request.Top, MinSimilarity = request.MinScore, ExcludeQuery = request.ExcludeSelf };
+        var results = await searcher.SearchAsync(ImageInput.FromFile(request.Image), searchOptions, cancellationToken).ConfigureAwait(false);
+        var hits = results.Select((r, i) => new SearchHit(i + 1, r.Id, r.Metadata.GetValueOrDefault(RecordMetadata.Path), r.Similarity)).ToList();
+
+        if (request.Json)
+        {
+            WriteJson(request, store, hits);
+        }
+        else
+        {
+            var table = new Table().AddColumns("#", "similarity", "image");
+            foreach (var hit in hits)
+            {
+                table.AddRow(hit.Rank.ToString(CultureInfo.InvariantCulture), hit.Similarity.ToString("F4", CultureInfo.InvariantCulture), Markup.Escape(hit.Path ?? hit.Id));
+            }
+
+            AnsiConsole.Write(table);
+            if (hits.Count == 0)
+            {
+                AnsiConsole.MarkupLine("[yellow]no matches[/] (empty index, or --min-score too high)");
+            }
+        }
+
+        var description = string.Create(CultureInfo.InvariantCulture, $"{store.Count} images in {Path.GetFullPath(request.Index)}, model {store.ModelId}");
+        if (request.Sheet is not null)
+        {
+            ResultSheet.Write(request.Sheet, request.Image, hits);
+            Console.Error.WriteLine($"sheet: {Path.GetFullPath(request.Sheet)}");
+        }
+
+        if (request.Html is not null)
+        {
+            HtmlReport.Write(request.Html, request.Image, hits, description);
+            Console.Error.WriteLine($"html: {Path.GetFullPath(request.Html)}");
+        }
+
+        return 0;
+    }
+
+    private static void WriteJson(Request request, IVectorStore store, List<SearchHit> hits)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WriteString("query", Path.GetFullPath(request.Image));
+        writer.WriteString("index", Path.GetFullPath(request.Index));
+        writer.WriteString("model", store.ModelId);
+        writer.WriteStartArray("results");
+        foreach (var hit in hits)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("rank", hit.Rank);
+            writer.WriteString("id", hit.Id);
+            writer.WriteString("path", hit.Path);
+            writer.WriteNumber("similarity", hit.Similarity);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        stdout.Write("\n"u8);
+    }
+
+    private sealed record Request(string Image, string Index, int Top, float? MinScore, bool ExcludeSelf, bool Json, string? Sheet, string? Html);
+}
