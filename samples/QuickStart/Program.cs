@@ -1,0 +1,31 @@
+// The shortest useful program: index a folder, then print the images most like a query image.
+// Usage: dotnet run --project samples/QuickStart -- <folder> <query-image>
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
+using ImageSimilarity.Indexing;
+using ImageSimilarity.Search;
+using ImageSimilarity.Storage;
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: QuickStart <folder> <query-image>");
+    return 2;
+}
+
+// VGG16 fc2 features; the official weights are found in $IMAGESIMILARITY_VGG16_WEIGHTS or the cache, else downloaded once.
+using var extractor = await Vgg16FeatureExtractor.CreateAsync();
+
+// An index file that survives restarts; re-running only extracts new or changed images.
+var indexPath = Path.Combine(args[0], ".imagesimilarity.isvs");
+await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId);
+
+var indexed = await new FolderIndexer(extractor, store).IndexAsync(args[0]);
+Console.WriteLine($"{indexed.Indexed} indexed, {indexed.Unchanged} unchanged, {indexed.Failed} failed, {indexed.Skipped} skipped");
+
+var searcher = new SimilaritySearcher(extractor, store);
+foreach (var match in await searcher.SearchAsync(ImageInput.FromFile(args[1]), new SearchOptions { Top = 9 }))
+{
+    Console.WriteLine($"{match.Similarity:F4}  {match.Id}");
+}
+
+return 0;
