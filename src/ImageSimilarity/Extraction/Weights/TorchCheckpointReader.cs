@@ -78,7 +78,8 @@ internal static class TorchCheckpointReader
             object? root;
             List<object?> keys;
             long dataStart;
-            using (var stream = new BufferedStream(new FileStream(handle, FileAccess.Read, 1), 1 << 16))
+            // A separate stream for the pickles: disposing a FileStream built on `handle` would close the handle.
+            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
             {
                 PickleReader Reader() => new(stream, path, pid => LegacyStorage(pid, path, byKey));
                 var magic = Reader().Load();
