@@ -1,0 +1,166 @@
+using System.Buffers.Binary;
+using System.CommandLine;
+using System.Text.Json;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
+
+namespace SearchByImage;
+
+/// <summary><c>extract &lt;image&gt;...</c>: one VGG16 fc2 vector per image, as JSON or raw little-endian float32 rows.</summary>
+internal static class ExtractCommand
+{
+    public static Command Create()
+    {
+        var images = new Argument<string[]>("image")
+        {
+            Description = "Image files (JPEG, PNG, WebP, GIF, BMP; detected by content).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var weights = new Option<string?>("--weights")
+        {
+            Description = $"Weights file (.pth or .safetensors). Default: ${Vgg16Weights.EnvironmentVariable}, else the cache, else download {Vgg16Weights.OfficialFileName}.",
+        };
+        var preset = new Option<string>("--preset")
+        {
+            Description = "Preprocessing that matches the weights.",
+            DefaultValueFactory = _ => "torchvision",
+        };
+        preset.AcceptOnlyFromAmong("torchvision", "keras-caffe");
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Compute precision; bf16 is about twice as fast on CPUs with AVX512_BF16.",
+            DefaultValueFactory = _ => "fp32",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var json = new Option<bool>("--json") { Description = "Write JSON (file name and vector per image) instead of raw float32 rows." };
+        var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of standard output." };
+        var batchSize = new Option<int>("--batch-size")
+        {
+            Description = "Images per forward pass.",
+            DefaultValueFactory = _ => 8,
+        };
+
+        var command = new Command("extract", "Extract one 4096-float VGG16 fc2 feature vector per image.")
+        {
+            images, weights, preset, precision, json, output, batchSize,
+        };
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
+            parseResult.GetRequiredValue(images),
+            parseResult.GetValue(weights),
+            parseResult.GetRequiredValue(preset) == "keras-caffe" ? PreprocessingPreset.KerasCaffe : PreprocessingPreset.Torchvision,
+            parseResult.GetRequiredValue(precision) == "bf16" ? ComputePrecision.BFloat16 : ComputePrecision.Float32,
+            parseResult.GetValue(json),
+            parseResult.GetValue(output),
+            parseResult.GetValue(batchSize),
+            cancellationToken)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(
+        string[] images,
+        string? weights,
+        PreprocessingPreset preset,
+        ComputePrecision precision,
+        bool json,
+        string? output,
+        int batchSize,
+        CancellationToken cancellationToken)
+    {
+        if (!json && output is null && !Console.IsOutputRedirected)
+        {
+            throw new ArgumentException("refusing to write binary float32 rows to the terminal: use --json, --output <file> or redirect standard output");
+        }
+
+        foreach (var image in images)
+        {
+            if (!File.Exists(image))
+            {
+                throw new IOException($"image file '{image}' does not exist");
+            }
+        }
+
+        var options = new Vgg16ExtractorOptions { WeightsPath = weights, Preset = preset, Precision = precision, BatchSize = batchSize };
+        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        var vectors = await extractor.ExtractAsync(images.Select(ImageInput.FromFile).ToList(), cancellationToken).ConfigureAwait(false);
+
+        var stream = output is null ? Console.OpenStandardOutput() : new FileStream(output, FileMode.Create, FileAccess.Write);
+        await using (stream.ConfigureAwait(false))
+        {
+            if (json)
+            {
+                await WriteJsonAsync(stream, extractor, images, vectors, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteRawAsync(stream, vectors, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task WriteJsonAsync(Stream stream, IFeatureExtractor extractor, string[] images, IReadOnlyList<float[]> vectors, CancellationToken cancellationToken)
+    {
+        var writer = new Utf8JsonWriter(stream);
+        await using (writer.ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", extractor.ModelId);
+            writer.WriteNumber("dimension", extractor.Dimension);
+            writer.WriteStartArray("items");
+            for (int i = 0; i < images.Length; i++)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("file", images[i]);
+                writer.WriteStartArray("vector");
+                foreach (var v in vectors[i])
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                if (writer.BytesPending > 1 << 16)
+                {
+                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await stream.WriteAsync("\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task WriteRawAsync(Stream stream, IReadOnlyList<float[]> vectors, CancellationToken cancellationToken)
+    {
+        foreach (var vector in vectors)
+        {
+            var row = new byte[vector.Length * sizeof(float)];
+            for (int i = 0; i < vector.Length; i++)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(row.AsSpan(i * sizeof(float)), vector[i]);
+            }
+
+            await stream.WriteAsync(row, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Download progress on stderr, about every 5 %.</summary>
+    private sealed class DownloadProgress : IProgress<WeightsDownloadProgress>
+    {
+        private int _lastPercent = -1;
+
+        public void Report(WeightsDownloadProgress value)
+        {
+            int percent = (int)((value.Fraction ?? 0) * 100);
+            if (percent >= _lastPercent + 5 || percent == 100)
+            {
+                _lastPercent = percent;
+                Console.Error.WriteLine($"downloading weights: {value.BytesReceived / (1024 * 1024)} MiB ({percent}%)");
+            }
+        }
+    }
+}

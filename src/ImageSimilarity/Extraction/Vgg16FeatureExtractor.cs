@@ -1,0 +1,257 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ImageSimilarity.Extraction.Weights;
+using ImageSimilarity.Imaging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ImageSimilarity.Extraction;
+
+/// <summary>
+/// VGG16 fc2 features (4096 floats: ReLU after torchvision's <c>classifier.3</c>) computed with TorchSharp on the CPU
+/// from a real pretrained weights file: torchvision <c>.pth</c> (zip or legacy format) or safetensors (torchvision or
+/// timm names). No Python is involved and nothing in the file is ever executed.
+/// </summary>
+/// <remarks>
+/// <para>Thread-safety: all members are thread-safe. Calls that reach the network are serialised on one model (one
+/// forward pass at a time, each using all of libtorch's threads), so sharing one instance between threads is safe
+/// and as fast as it gets on one machine; preprocessing of different calls still overlaps.</para>
+/// <para>The instance owns the model: dispose it to free the ~530 MB of weights (fp32; half in bf16).</para>
+/// </remarks>
+public sealed class Vgg16FeatureExtractor : IFeatureExtractor
+{
+    /// <summary>The length of every feature vector.</summary>
+    public const int FeatureDimension = Vgg16Network.FeatureDimension;
+
+    private readonly Vgg16Network _network;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ScalarType _computeType;
+    private readonly int _batchSize;
+    private bool _disposed;
+
+    private Vgg16FeatureExtractor(Vgg16Network network, Vgg16ExtractorOptions options, string weightsPath, string weightsId, TimeSpan loadTime)
+    {
+        _network = network;
+        _computeType = options.Precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        _batchSize = options.BatchSize;
+        Precision = options.Precision;
+        WeightsPath = weightsPath;
+        WeightsId = weightsId;
+        LoadTime = loadTime;
+        Preprocessor = new ImagePreprocessor(options.Preset);
+        ModelId = $"vgg16-fc2/{weightsId}/{PresetName(options.Preset)}";
+    }
+
+    /// <inheritdoc/>
+    public int Dimension => FeatureDimension;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// <c>vgg16-fc2/&lt;weights&gt;/&lt;preset&gt;</c>, e.g. <c>vgg16-fc2/torchvision-397923af/torchvision</c>. The weights
+    /// part is <c>torchvision-397923af</c> for the official file, else <c>weights-</c> and 8 hex digits of a hash of the
+    /// first layer and the biases (the same for the same weights in any file format). The precision is not part of
+    /// it: fp32 and bf16 vectors of the same weights are comparable.
+    /// </remarks>
+    public string ModelId { get; }
+
+    /// <inheritdoc/>
+    public ImagePreprocessor Preprocessor { get; }
+
+    /// <summary>Gets the compute precision.</summary>
+    public ComputePrecision Precision { get; }
+
+    /// <summary>Gets the full path of the weights file that was loaded.</summary>
+    public string WeightsPath { get; }
+
+    /// <summary>Gets the weights part of <see cref="ModelId"/>.</summary>
+    public string WeightsId { get; }
+
+    /// <summary>Gets how long reading the weights into the model took.</summary>
+    public TimeSpan LoadTime { get; }
+
+    /// <summary>
+    /// Resolves the weights (<see cref="Vgg16ExtractorOptions.WeightsPath"/>, else <see cref="Vgg16Weights.ResolveAsync"/>:
+    /// environment variable, cache, download) and loads them.
+    /// </summary>
+    /// <param name="options">The options; <see langword="null"/> for <see cref="Vgg16ExtractorOptions.Default"/>.</param>
+    /// <param name="progress">Receives download progress when the weights have to be downloaded.</param>
+    /// <param name="cancellationToken">Cancels resolution and download (loading itself is not interrupted).</param>
+    /// <returns>The extractor; the caller disposes it.</returns>
+    /// <exception cref="WeightsFileException">The weights cannot be found, downloaded or used; the message lists what is wrong.</exception>
+    /// <exception cref="OperationCanceledException">The operation was cancelled.</exception>
+    public static async Task<Vgg16FeatureExtractor> CreateAsync(
+        Vgg16ExtractorOptions? options = null,
+        IProgress<WeightsDownloadProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        options ??= Vgg16ExtractorOptions.Default;
+        var path = await Vgg16Weights.ResolveAsync(options.WeightsPath, options.Download, progress, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await Task.Run(() => Load(path, options), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads a weights file synchronously (a .pth in zip or legacy format, or .safetensors; detected from the content).</summary>
+    /// <param name="weightsPath">The weights file.</param>
+    /// <param name="options">Preset, precision, batch size and threads; its <see cref="Vgg16ExtractorOptions.WeightsPath"/> is ignored.</param>
+    /// <returns>The extractor; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException"><paramref name="weightsPath"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="weightsPath"/> is <see langword="null"/>.</exception>
+    /// <exception cref="WeightsFileException">The file is missing, unsafe, truncated or does not fit VGG16; the message lists every problem.</exception>
+    public static Vgg16FeatureExtractor Load(string weightsPath, Vgg16ExtractorOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(weightsPath);
+        options ??= Vgg16ExtractorOptions.Default;
+        if (!Enum.IsDefined(options.Precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Precision, "Unknown compute precision.");
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var fullPath = Path.GetFullPath(weightsPath);
+        torch.set_num_threads(options.ThreadCount > 0 ? options.ThreadCount : Environment.ProcessorCount);
+        using var stateDict = WeightsFileReader.Open(fullPath);
+        var plan = Vgg16StateDictMapper.Plan(stateDict);
+        var network = new Vgg16Network(options.Precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+        try
+        {
+            Vgg16StateDictMapper.Load(network, plan);
+            var weightsId = IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
+            return new Vgg16FeatureExtractor(network, options, fullPath, weightsId, stopwatch.Elapsed);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<ImageInput> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var results = new List<float[]>(images.Count);
+        for (int start = 0; start < images.Count; start += _batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(_batchSize, images.Count - start);
+            var batch = new PreprocessedImage[count];
+            await Parallel.ForAsync(0, count, cancellationToken, async (i, ct) =>
+                batch[i] = await Preprocessor.PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            results.AddRange(await RunBatchAsync(batch, cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
+            if (image.Channels != 3 || image.Height != ImagePreprocessor.InputSize || image.Width != ImagePreprocessor.InputSize)
+            {
+                throw new ArgumentException($"Image {i} ('{image.Name}') is {image.Channels}x{image.Height}x{image.Width}; VGG16 needs 3x224x224.", nameof(images));
+            }
+        }
+
+        var results = new List<float[]>(images.Count);
+        for (int start = 0; start < images.Count; start += _batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(_batchSize, images.Count - start);
+            var batch = new PreprocessedImage[count];
+            for (int i = 0; i < count; i++)
+            {
+                batch[i] = images[start + i];
+            }
+
+            results.AddRange(await RunBatchAsync(batch, cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        // Wait for a running forward pass so the weights are not freed under it.
+        _gate.Wait();
+        try
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                _network.Dispose();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    internal static string PresetName(PreprocessingPreset preset) => preset switch
+    {
+        PreprocessingPreset.KerasCaffe => "keras-caffe",
+        _ => "torchvision",
+    };
+
+    private static bool IsOfficialFile(string path)
+        => string.Equals(Path.GetFileName(path), Vgg16Weights.OfficialFileName, StringComparison.Ordinal)
+           && new FileInfo(path).Length == Vgg16Weights.OfficialLength;
+
+    private async Task<float[][]> RunBatchAsync(PreprocessedImage[] batch, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+
+            // Dispose scopes and inference mode are thread-static: the whole forward pass runs on this one thread.
+            return await Task.Run(() => Forward(batch), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private float[][] Forward(PreprocessedImage[] batch)
+    {
+        using var inference = torch.inference_mode();
+        using var scope = NewDisposeScope();
+        int length = ImagePreprocessor.InputLength;
+        var input = empty([batch.Length, 3, ImagePreprocessor.InputSize, ImagePreprocessor.InputSize], ScalarType.Float32);
+        var inputSpan = MemoryMarshal.Cast<byte, float>(input.bytes);
+        for (int i = 0; i < batch.Length; i++)
+        {
+            batch[i].Data.Span.CopyTo(inputSpan.Slice(i * length, length));
+        }
+
+        var x = _computeType == ScalarType.Float32 ? input : input.to(_computeType);
+        var output = _network.forward(x);
+        if (output.dtype != ScalarType.Float32)
+        {
+            output = output.to(ScalarType.Float32);
+        }
+
+        output = output.contiguous();
+        var outputSpan = MemoryMarshal.Cast<byte, float>(output.bytes);
+        var result = new float[batch.Length][];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            result[i] = outputSpan.Slice(i * FeatureDimension, FeatureDimension).ToArray();
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,483 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+
+namespace ImageSimilarity.Extraction.Weights;
+
+/// <summary>
+/// A restricted unpickler: it understands only the opcodes and the few globals that a PyTorch state dict needs
+/// and refuses everything else, so a crafted file can never make it call anything.
+/// </summary>
+/// <remarks>
+/// Allowed globals: <c>collections.OrderedDict</c>, <c>torch._utils._rebuild_tensor_v2</c>,
+/// <c>torch._utils._rebuild_tensor</c> and the <c>torch.*Storage</c> classes. "Calling" them builds plain data
+/// (<see cref="PickleDict"/>, <see cref="PickledTensor"/>), never code. Python values map to: None -> null, bool,
+/// int -> long (or <see cref="BigInteger"/>), float -> double, str -> string, bytes -> byte[], tuple -> object?[],
+/// list -> List&lt;object?&gt;, dict/OrderedDict -> <see cref="PickleDict"/>.
+/// </remarks>
+internal sealed class PickleReader
+{
+    private const int MaxStringBytes = 64 * 1024 * 1024;
+
+    private readonly Stream _stream;
+    private readonly string _fileName;
+    private readonly Func<object?[], object> _persistentLoad;
+    private readonly List<object?> _stack = [];
+    private readonly Stack<int> _marks = new();
+    private readonly Dictionary<long, object?> _memo = [];
+
+    /// <param name="stream">The pickle stream; reading stops right after the STOP opcode.</param>
+    /// <param name="fileName">The file, for errors.</param>
+    /// <param name="persistentLoad">Resolves a persistent id tuple (torch's storage references) to an object.</param>
+    public PickleReader(Stream stream, string fileName, Func<object?[], object> persistentLoad)
+    {
+        _stream = stream;
+        _fileName = fileName;
+        _persistentLoad = persistentLoad;
+    }
+
+    /// <summary>Reads one pickle up to and including its STOP opcode and returns its value.</summary>
+    public object? Load()
+    {
+        _stack.Clear();
+        _marks.Clear();
+        _memo.Clear();
+        while (true)
+        {
+            long at = _stream.CanSeek ? _stream.Position : -1;
+            int op = _stream.ReadByte();
+            if (op < 0)
+            {
+                throw Truncated();
+            }
+
+            switch (op)
+            {
+                case 0x80: // PROTO
+                    int protocol = ReadByte();
+                    if (protocol > 5)
+                    {
+                        throw Fail($"unsupported pickle protocol {protocol}");
+                    }
+
+                    break;
+                case 0x95: // FRAME (framing is only a read-ahead hint)
+                    ReadInt64();
+                    break;
+                case '.': // STOP
+                    if (_stack.Count != 1)
+                    {
+                        throw Fail("malformed pickle: the stack does not hold exactly one value at STOP");
+                    }
+
+                    return _stack[0];
+                case '(': // MARK
+                    _marks.Push(_stack.Count);
+                    break;
+                case '}': // EMPTY_DICT
+                    _stack.Add(new PickleDict());
+                    break;
+                case ']': // EMPTY_LIST
+                    _stack.Add(new List<object?>());
+                    break;
+                case ')': // EMPTY_TUPLE
+                    _stack.Add(Array.Empty<object?>());
+                    break;
+                case 't': // TUPLE
+                    _stack.Add(PopToMark().ToArray());
+                    break;
+                case 0x85: // TUPLE1
+                    _stack.Add(new[] { Pop() });
+                    break;
+                case 0x86: // TUPLE2
+                {
+                    var b = Pop();
+                    var a = Pop();
+                    _stack.Add(new[] { a, b });
+                    break;
+                }
+
+                case 0x87: // TUPLE3
+                {
+                    var c = Pop();
+                    var b = Pop();
+                    var a = Pop();
+                    _stack.Add(new[] { a, b, c });
+                    break;
+                }
+
+                case 'J': // BININT
+                    _stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
+                    break;
+                case 'K': // BININT1
+                    _stack.Add((long)ReadByte());
+                    break;
+                case 'M': // BININT2
+                    _stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
+                    break;
+                case 0x8a: // LONG1
+                {
+                    int n = ReadByte();
+                    var value = new BigInteger(ReadBytes(n), isUnsigned: false, isBigEndian: false);
+                    _stack.Add(value >= long.MinValue && value <= long.MaxValue ? (long)value : value);
+                    break;
+                }
+
+                case 'G': // BINFLOAT
+                    _stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8)));
+                    break;
+                case 'N': // NONE
+                    _stack.Add(null);
+                    break;
+                case 0x88: // NEWTRUE
+                    _stack.Add(true);
+                    break;
+                case 0x89: // NEWFALSE
+                    _stack.Add(false);
+                    break;
+                case 'X': // BINUNICODE
+                    _stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadLength(4))));
+                    break;
+                case 0x8c: // SHORT_BINUNICODE
+                    _stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadByte())));
+                    break;
+                case 0x8d: // BINUNICODE8
+                    _stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadLength(8))));
+                    break;
+                case 'T': // BINSTRING (Python 2 str)
+                    _stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadLength(4))));
+                    break;
+                case 'U': // SHORT_BINSTRING
+                    _stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadByte())));
+                    break;
+                case 'B': // BINBYTES
+                    _stack.Add(ReadBytes(ReadLength(4)));
+                    break;
+                case 'C': // SHORT_BINBYTES
+                    _stack.Add(ReadBytes(ReadByte()));
+                    break;
+                case 'q': // BINPUT
+                    _memo[ReadByte()] = Peek();
+                    break;
+                case 'r': // LONG_BINPUT
+                    _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Peek();
+                    break;
+                case 0x94: // MEMOIZE
+                    _memo[_memo.Count] = Peek();
+                    break;
+                case 'h': // BINGET
+                    _stack.Add(GetMemo(ReadByte()));
+                    break;
+                case 'j': // LONG_BINGET
+                    _stack.Add(GetMemo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
+                    break;
+                case '0': // POP
+                    Pop();
+                    break;
+                case '1': // POP_MARK
+                    PopToMark();
+                    break;
+                case '2': // DUP
+                    _stack.Add(Peek());
+                    break;
+                case 'c': // GLOBAL
+                {
+                    string module = ReadLine();
+                    string name = ReadLine();
+                    _stack.Add(ResolveGlobal(module, name));
+                    break;
+                }
+
+                case 0x93: // STACK_GLOBAL
+                {
+                    var name = Pop() as string;
+                    var module = Pop() as string;
+                    if (module is null || name is null)
+                    {
+                        throw Fail("malformed pickle: STACK_GLOBAL needs two strings");
+                    }
+
+                    _stack.Add(ResolveGlobal(module, name));
+                    break;
+                }
+
+                case 'R': // REDUCE
+                {
+                    var args = Pop() as object?[] ?? throw Fail("malformed pickle: REDUCE needs an argument tuple");
+                    var callable = Pop() as PickleGlobal ?? throw Fail("malformed pickle: REDUCE on something that is not an allowed global");
+                    _stack.Add(Call(callable, args));
+                    break;
+                }
+
+                case 'b': // BUILD
+                {
+                    var state = Pop();
+                    var target = Peek();
+                    // torch state dicts carry a `_metadata` attribute (per-module versions); nothing else is built.
+                    if (target is not PickleDict dict || state is not PickleDict stateDict)
+                    {
+                        throw Fail("the pickle sets the state of an object that is not an OrderedDict");
+                    }
+
+                    dict.State = stateDict;
+                    break;
+                }
+
+                case 's': // SETITEM
+                {
+                    var value = Pop();
+                    var key = Pop();
+                    AsDict(Peek()).Add(key, value);
+                    break;
+                }
+
+                case 'u': // SETITEMS
+                {
+                    var items = PopToMark();
+                    var dict = AsDict(Peek());
+                    if (items.Count % 2 != 0)
+                    {
+                        throw Fail("malformed pickle: SETITEMS with an odd number of values");
+                    }
+
+                    for (int i = 0; i < items.Count; i += 2)
+                    {
+                        dict.Add(items[i], items[i + 1]);
+                    }
+
+                    break;
+                }
+
+                case 'a': // APPEND
+                {
+                    var value = Pop();
+                    AsList(Peek()).Add(value);
+                    break;
+                }
+
+                case 'e': // APPENDS
+                {
+                    var items = PopToMark();
+                    AsList(Peek()).AddRange(items);
+                    break;
+                }
+
+                case 'Q': // BINPERSID
+                {
+                    var pid = Pop() as object?[] ?? throw Fail("malformed pickle: a persistent id that is not a tuple");
+                    _stack.Add(_persistentLoad(pid));
+                    break;
+                }
+
+                default:
+                    throw Fail($"the pickle uses opcode 0x{op:x2} ('{(op is >= 32 and < 127 ? (char)op : '?')}') at byte {at}, which a state dict never needs; refusing to load it");
+            }
+        }
+    }
+
+    private static object?[] AsTupleOrEmpty(object? value) => value as object?[] ?? [];
+
+    private object ResolveGlobal(string module, string name)
+    {
+        switch (module, name)
+        {
+            case ("collections", "OrderedDict"):
+            case ("torch._utils", "_rebuild_tensor_v2"):
+            case ("torch._utils", "_rebuild_tensor"):
+                return new PickleGlobal(module, name);
+        }
+
+        if (module == "torch" && WeightDTypes.FromTorchStorage(name) is { } dtype)
+        {
+            return new TorchStorageType(name, dtype);
+        }
+
+        throw Fail($"the pickle names the global '{module}.{name}', which a PyTorch state dict never needs; refusing to load it (a pickle can run code: only OrderedDict, torch._utils._rebuild_tensor(_v2) and torch.*Storage are allowed)");
+    }
+
+    private object Call(PickleGlobal callable, object?[] args)
+    {
+        switch (callable.Name)
+        {
+            case "OrderedDict":
+                if (args.Length != 0)
+                {
+                    throw Fail("OrderedDict is only allowed with no arguments");
+                }
+
+                return new PickleDict();
+            case "_rebuild_tensor_v2":
+            case "_rebuild_tensor":
+                // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
+                if (args.Length < 4 || args[0] is not PickledStorage storage || args[1] is not long offset
+                    || args[2] is not object?[] size || args[3] is not object?[] stride || size.Length != stride.Length)
+                {
+                    throw Fail($"{callable.Name} has unexpected arguments");
+                }
+
+                return new PickledTensor(storage, offset, ToLongs(size), ToLongs(stride));
+            default:
+                throw Fail($"'{callable.Module}.{callable.Name}' cannot be called");
+        }
+    }
+
+    private long[] ToLongs(object?[] values)
+    {
+        var result = new long[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            result[i] = values[i] is long v && v >= 0 ? v : throw Fail("a tensor size or stride is not a non-negative integer");
+        }
+
+        return result;
+    }
+
+    private PickleDict AsDict(object? value) => value as PickleDict ?? throw Fail("malformed pickle: SETITEM(S) on something that is not a dict");
+
+    private List<object?> AsList(object? value) => value as List<object?> ?? throw Fail("malformed pickle: APPEND(S) on something that is not a list");
+
+    private object? GetMemo(long key) => _memo.TryGetValue(key, out var v) ? v : throw Fail($"malformed pickle: memo entry {key} is missing");
+
+    private object? Pop()
+    {
+        if (_stack.Count == 0 || (_marks.Count > 0 && _marks.Peek() == _stack.Count))
+        {
+            throw Fail("malformed pickle: stack underflow");
+        }
+
+        var v = _stack[^1];
+        _stack.RemoveAt(_stack.Count - 1);
+        return v;
+    }
+
+    private object? Peek() => _stack.Count > 0 ? _stack[^1] : throw Fail("malformed pickle: stack underflow");
+
+    private List<object?> PopToMark()
+    {
+        if (_marks.Count == 0)
+        {
+            throw Fail("malformed pickle: no MARK");
+        }
+
+        int mark = _marks.Pop();
+        var items = _stack.GetRange(mark, _stack.Count - mark);
+        _stack.RemoveRange(mark, _stack.Count - mark);
+        return items;
+    }
+
+    private int ReadByte()
+    {
+        int b = _stream.ReadByte();
+        return b < 0 ? throw Truncated() : b;
+    }
+
+    private long ReadInt64() => BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8));
+
+    private int ReadLength(int size)
+    {
+        long length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)) : ReadInt64();
+        if (length < 0 || length > MaxStringBytes || (_stream.CanSeek && length > _stream.Length - _stream.Position))
+        {
+            throw length > MaxStringBytes || length < 0 ? Fail($"a pickled string of {length} bytes is too long") : Truncated();
+        }
+
+        return (int)length;
+    }
+
+    private byte[] ReadBytes(int count)
+    {
+        var buffer = new byte[count];
+        try
+        {
+            _stream.ReadExactly(buffer);
+        }
+        catch (EndOfStreamException)
+        {
+            throw Truncated();
+        }
+
+        return buffer;
+    }
+
+    private string ReadLine()
+    {
+        var sb = new StringBuilder();
+        while (true)
+        {
+            int b = ReadByte();
+            if (b == '\n')
+            {
+                return sb.ToString();
+            }
+
+            if (sb.Length > 256)
+            {
+                throw Fail("malformed pickle: a global name is too long");
+            }
+
+            sb.Append((char)b);
+        }
+    }
+
+    private WeightsFileException Truncated() => new(_fileName, ["the file is truncated: the pickle ends before its STOP opcode"]);
+
+    private WeightsFileException Fail(string problem) => new(_fileName, [problem]);
+
+    /// <summary>Gets the arguments of a persistent id as a tuple (helper for callers).</summary>
+    internal static object?[] Tuple(object? value) => AsTupleOrEmpty(value);
+}
+
+/// <summary>An allowed global function or class, named but never executed.</summary>
+internal sealed record PickleGlobal(string Module, string Name);
+
+/// <summary>A pickled torch storage class such as <c>torch.FloatStorage</c>.</summary>
+internal sealed record TorchStorageType(string Name, WeightDType DType);
+
+/// <summary>A storage reference that the format reader resolves to bytes in the file.</summary>
+internal sealed class PickledStorage
+{
+    public PickledStorage(string key, WeightDType dtype, long elementCount, long elementOffset)
+    {
+        Key = key;
+        DType = dtype;
+        ElementCount = elementCount;
+        ElementOffset = elementOffset;
+    }
+
+    public string Key { get; }
+
+    public WeightDType DType { get; }
+
+    /// <summary>Gets the element count of the (root) storage as declared in the pickle.</summary>
+    public long ElementCount { get; }
+
+    /// <summary>Gets the offset of a legacy storage view inside its root storage, in elements.</summary>
+    public long ElementOffset { get; }
+}
+
+/// <summary>The arguments of <c>_rebuild_tensor(_v2)</c>: a tensor view over a storage.</summary>
+internal sealed record PickledTensor(PickledStorage Storage, long StorageOffset, long[] Shape, long[] Stride);
+
+/// <summary>A pickled dict or OrderedDict, in insertion order.</summary>
+internal sealed class PickleDict
+{
+    public List<KeyValuePair<object?, object?>> Items { get; } = [];
+
+    /// <summary>Gets or sets the state set by BUILD (torch's <c>_metadata</c>); kept, never interpreted.</summary>
+    public PickleDict? State { get; set; }
+
+    public void Add(object? key, object? value)
+    {
+        int i = Items.FindIndex(p => Equals(p.Key, key));
+        if (i >= 0)
+        {
+            Items[i] = new(key, value);
+        }
+        else
+        {
+            Items.Add(new(key, value));
+        }
+    }
+
+    public object? this[string key] => Items.FirstOrDefault(p => p.Key is string s && s == key).Value;
+}

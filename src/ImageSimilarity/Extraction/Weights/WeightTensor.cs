@@ -1,0 +1,71 @@
+namespace ImageSimilarity.Extraction.Weights;
+
+/// <summary>One named tensor of a state dict: its type, shape and where its elements are; the data stays in the file.</summary>
+internal sealed class WeightTensor
+{
+    public WeightTensor(string name, WeightDType dtype, long[] shape, long[] stride, long storageOffset, WeightStorage storage)
+    {
+        Name = name;
+        DType = dtype;
+        Shape = shape;
+        Stride = stride;
+        StorageOffset = storageOffset;
+        Storage = storage;
+    }
+
+    public string Name { get; }
+
+    public WeightDType DType { get; }
+
+    public long[] Shape { get; }
+
+    /// <summary>Gets the strides in elements.</summary>
+    public long[] Stride { get; }
+
+    /// <summary>Gets the offset of the first element in its storage, in elements.</summary>
+    public long StorageOffset { get; }
+
+    public WeightStorage Storage { get; }
+
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+
+    public long ByteLength => ElementCount * WeightDTypes.SizeOf(DType);
+
+    /// <summary>Gets the number of bytes that the file must hold for this tensor (storage offset plus data).</summary>
+    public long RequiredStorageBytes => (StorageOffset * WeightDTypes.SizeOf(DType)) + ByteLength;
+
+    public string ShapeText => FormatShape(Shape);
+
+    /// <summary>Gets a value indicating whether the elements are stored densely in row-major order.</summary>
+    public bool IsContiguous
+    {
+        get
+        {
+            long expected = 1;
+            for (int i = Shape.Length - 1; i >= 0; i--)
+            {
+                if (Shape[i] != 1 && Stride[i] != expected)
+                {
+                    return false;
+                }
+
+                expected *= Shape[i];
+            }
+
+            return true;
+        }
+    }
+
+    public static string FormatShape(IReadOnlyList<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>Reads the raw little-endian elements into <paramref name="destination"/> (exactly <see cref="ByteLength"/> bytes).</summary>
+    public void ReadInto(Span<byte> destination)
+    {
+        if (destination.Length != ByteLength)
+        {
+            throw new ArgumentException($"The destination must hold {ByteLength} bytes.", nameof(destination));
+        }
+
+        Storage.Read(StorageOffset * WeightDTypes.SizeOf(DType), destination);
+    }
+}
