@@ -23,20 +23,20 @@ internal static class VectorMath
         }
 
         var norm = TensorPrimitives.Norm(vector);
-        if (norm == 0f)
-        {
-            throw new ArgumentException($"{what} is all zeros; it has no direction, so its cosine similarity is undefined.", paramName);
-        }
-
         if (float.IsFinite(norm) && norm >= 1e-18f)
         {
             TensorPrimitives.Divide(vector, norm, unit);
             return;
         }
 
+        var largest = Math.Abs(TensorPrimitives.MaxMagnitude(vector));
+        if (largest == 0f)
+        {
+            throw new ArgumentException($"{what} is all zeros; it has no direction, so its cosine similarity is undefined.", paramName);
+        }
+
         // The sum of squares left the float range (huge or tiny values): scale by the largest magnitude first.
-        var scale = TensorPrimitives.MaxMagnitude(vector);
-        TensorPrimitives.Divide(vector, Math.Abs(scale), unit);
+        TensorPrimitives.Divide(vector, largest, unit);
         TensorPrimitives.Divide(unit, TensorPrimitives.Norm(unit), unit);
     }
 }
