@@ -139,6 +139,7 @@ public sealed partial class EmbeddedVectorStore
         private readonly string?[] _ids;
         private readonly IReadOnlyDictionary<string, string>[] _metadata;
         private readonly float[][] _queries;
+        private readonly float[]? _scaledQuery;
         private readonly int _top;
         private readonly float _floor;
         private readonly IReadOnlySet<string>? _exclude;
@@ -151,6 +152,11 @@ public sealed partial class EmbeddedVectorStore
             _metadata = store._metadata;
             _queries = queries;
             _top = top;
+            if (_blocks.Precision == VectorPrecision.Half && queries.Length == 1)
+            {
+                _scaledQuery = new float[queries[0].Length];
+                TensorPrimitives.Multiply(queries[0], VectorKernels.HalfQueryScale, _scaledQuery);
+            }
 
             // Scores of unit vectors can round slightly past the threshold; compare against it exactly as given.
             _floor = options.MinSimilarity ?? float.NegativeInfinity;
@@ -183,11 +189,27 @@ public sealed partial class EmbeddedVectorStore
                 if (half)
                 {
                     var data = _blocks.HalfBlock(block).AsSpan(first * dim, n * dim);
-                    for (var r = 0; r < n; r++)
+                    if (heaps.Length == 1)
                     {
-                        // Widen one row into an L1-resident scratch, then use the float dot product.
-                        TensorPrimitives.ConvertToSingle(data.Slice(r * dim, dim), scratch);
-                        Score(scratch, row + r, heaps);
+                        var heap = heaps[0];
+                        var query = _scaledQuery!;
+                        for (var r = 0; r < n; r++)
+                        {
+                            var score = VectorKernels.DotHalf(data.Slice(r * dim, dim), query);
+                            if (score >= heap.Threshold && Accept(row + r))
+                            {
+                                heap.Push(score, row + r);
+                            }
+                        }
+                    }
+                    else
+                    {
+                        for (var r = 0; r < n; r++)
+                        {
+                            // Widen the row once into an L1-resident scratch, then score it against every query.
+                            VectorKernels.ConvertToSingle(data.Slice(r * dim, dim), scratch);
+                            Score(scratch, row + r, heaps);
+                        }
                     }
                 }
                 else
@@ -199,7 +221,7 @@ public sealed partial class EmbeddedVectorStore
                         var query = _queries[0];
                         for (var r = 0; r < n; r++)
                         {
-                            var score = TensorPrimitives.Dot(data.Slice(r * dim, dim), query);
+                            var score = VectorKernels.Dot(data.Slice(r * dim, dim), query);
                             if (score >= heap.Threshold && Accept(row + r))
                             {
                                 heap.Push(score, row + r);
@@ -223,7 +245,7 @@ public sealed partial class EmbeddedVectorStore
         {
             for (var q = 0; q < heaps.Length; q++)
             {
-                var score = TensorPrimitives.Dot(vector, _queries[q]);
+                var score = VectorKernels.Dot(vector, _queries[q]);
                 var heap = heaps[q];
                 if (score >= heap.Threshold && Accept(slot))
                 {

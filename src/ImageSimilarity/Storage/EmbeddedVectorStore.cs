@@ -109,6 +109,9 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
         }
     }
 
+    /// <summary>Gets the vector blocks, for benchmarks that stream the same bytes a search reads.</summary>
+    internal VectorBlocks Blocks => _blocks;
+
     /// <summary>Creates an empty store.</summary>
     /// <param name="dimension">The vector length (4096 for VGG16 fc2).</param>
     /// <param name="modelId">The model whose vectors the store holds (see <see cref="Extraction.IFeatureExtractor.ModelId"/>).</param>
