@@ -6,6 +6,11 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 // Runs the benchmarks chosen on the command line (see docs/storage.md), for example:
 //   dotnet run -c Release --project benchmarks/ImageSimilarity.Benchmarks -- --filter '*Search*'
 // The default job is short (the machine is shared): 1 warm-up, 5 iterations, in process (no per-benchmark rebuild).
+if (args is ["--quick", ..])
+{
+    return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
+}
+
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(1).WithIterationCount(5).WithLaunchCount(1).AsDefault())
     .WithOptions(ConfigOptions.JoinSummary);

@@ -72,11 +72,10 @@ public sealed partial class EmbeddedVectorStore
             if (dop <= 1 || work < ParallelThresholdOps)
             {
                 merged = scan.NewHeaps();
-                var scratch = new float[Dimension];
                 for (var start = 0; start < rows; start += _blocks.RowsPerBlock)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    scan.Run(start, Math.Min(rows, start + _blocks.RowsPerBlock), merged, scratch);
+                    scan.Run(start, Math.Min(rows, start + _blocks.RowsPerBlock), merged);
                 }
             }
             else
@@ -92,11 +91,11 @@ public sealed partial class EmbeddedVectorStore
                     0,
                     chunks,
                     parallelOptions,
-                    () => (Heaps: scan.NewHeaps(), Scratch: new float[Dimension]),
+                    scan.NewHeaps,
                     (chunk, _, local) =>
                     {
                         var start = chunk * chunkRows;
-                        scan.Run(start, Math.Min(rows, start + chunkRows), local.Heaps, local.Scratch);
+                        scan.Run(start, Math.Min(rows, start + chunkRows), local);
                         return local;
                     },
                     local =>
@@ -105,7 +104,7 @@ public sealed partial class EmbeddedVectorStore
                         {
                             for (var q = 0; q < merged.Length; q++)
                             {
-                                local.Heaps[q].MergeInto(merged[q]);
+                                local[q].MergeInto(merged[q]);
                             }
                         }
                     });
@@ -140,6 +139,7 @@ public sealed partial class EmbeddedVectorStore
         private readonly IReadOnlyDictionary<string, string>[] _metadata;
         private readonly float[][] _queries;
         private readonly float[]? _scaledQuery;
+        private readonly float[][]? _scaledQueries;
         private readonly int _top;
         private readonly float _floor;
         private readonly IReadOnlySet<string>? _exclude;
@@ -152,10 +152,16 @@ public sealed partial class EmbeddedVectorStore
             _metadata = store._metadata;
             _queries = queries;
             _top = top;
-            if (_blocks.Precision == VectorPrecision.Half && queries.Length == 1)
+            if (_blocks.Precision == VectorPrecision.Half)
             {
-                _scaledQuery = new float[queries[0].Length];
-                TensorPrimitives.Multiply(queries[0], VectorKernels.HalfQueryScale, _scaledQuery);
+                _scaledQueries = new float[queries.Length][];
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    _scaledQueries[q] = new float[queries[q].Length];
+                    TensorPrimitives.Multiply(queries[q], VectorKernels.HalfQueryScale, _scaledQueries[q]);
+                }
+
+                _scaledQuery = _scaledQueries[0];
             }
 
             // Scores of unit vectors can round slightly past the threshold; compare against it exactly as given.
@@ -176,7 +182,7 @@ public sealed partial class EmbeddedVectorStore
         }
 
         /// <summary>Scores rows [start, end) against every query.</summary>
-        public void Run(int start, int end, TopKHeap[] heaps, float[] scratch)
+        public void Run(int start, int end, TopKHeap[] heaps)
         {
             var dim = _blocks.Dimension;
             var perBlock = _blocks.RowsPerBlock;
@@ -204,11 +210,20 @@ public sealed partial class EmbeddedVectorStore
                     }
                     else
                     {
+                        // Each query widens the row again: measured faster than widening it once into a scratch
+                        // row and reading that back per query (docs/storage.md).
                         for (var r = 0; r < n; r++)
                         {
-                            // Widen the row once into an L1-resident scratch, then score it against every query.
-                            VectorKernels.ConvertToSingle(data.Slice(r * dim, dim), scratch);
-                            Score(scratch, row + r, heaps);
+                            var vector = data.Slice(r * dim, dim);
+                            for (var q = 0; q < heaps.Length; q++)
+                            {
+                                var score = VectorKernels.DotHalf(vector, _scaledQueries![q]);
+                                var heap = heaps[q];
+                                if (score >= heap.Threshold && Accept(row + r))
+                                {
+                                    heap.Push(score, row + r);
+                                }
+                            }
                         }
                     }
                 }

@@ -113,39 +113,6 @@ internal static class VectorKernels
         return sum;
     }
 
-    /// <summary>Widens a half row to floats (exact), for scoring one row against several queries.</summary>
-    public static void ConvertToSingle(ReadOnlySpan<Half> source, Span<float> destination)
-    {
-        ref var px = ref Unsafe.As<Half, ushort>(ref MemoryMarshal.GetReference(source));
-        ref var pd = ref MemoryMarshal.GetReference(destination);
-        var i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var scale = Vector512.Create(HalfQueryScale);
-            for (var n = source.Length - 32; i <= n; i += 32)
-            {
-                var (w0, w1) = Vector512.Widen(Vector512.LoadUnsafe(ref px, (nuint)i));
-                (Bits(w0) * scale).StoreUnsafe(ref pd, (nuint)i);
-                (Bits(w1) * scale).StoreUnsafe(ref pd, (nuint)(i + 16));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var scale = Vector256.Create(HalfQueryScale);
-            for (var n = source.Length - 16; i <= n; i += 16)
-            {
-                var (w0, w1) = Vector256.Widen(Vector256.LoadUnsafe(ref px, (nuint)i));
-                (Bits(w0) * scale).StoreUnsafe(ref pd, (nuint)i);
-                (Bits(w1) * scale).StoreUnsafe(ref pd, (nuint)(i + 8));
-            }
-        }
-
-        for (; i < source.Length; i++)
-        {
-            Unsafe.Add(ref pd, i) = Bits(Unsafe.Add(ref px, i)) * HalfQueryScale;
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Bits(Vector512<uint> w)
         => (((w << 13) & Vector512.Create(MagnitudeMask)) | ((w << 16) & Vector512.Create(SignMask))).AsSingle();

@@ -24,18 +24,6 @@ public sealed class VectorKernelsTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
-    public void ConvertToSingle_AnyLength_EqualsTensorPrimitivesExactly(int length)
-    {
-        var halves = SpecialHalves(length);
-        var expected = new float[length];
-        TensorPrimitives.ConvertToSingle(halves, expected);
-        var actual = new float[length];
-        VectorKernels.ConvertToSingle(halves, actual);
-        Assert.Equal(expected, actual);
-    }
-
-    [Theory]
-    [MemberData(nameof(Lengths))]
     public void DotHalf_AnyLength_MatchesFloat64OfWidenedValues(int length)
     {
         var halves = SpecialHalves(length);
