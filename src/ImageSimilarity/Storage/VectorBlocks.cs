@@ -9,13 +9,15 @@ namespace ImageSimilarity.Storage;
 /// </summary>
 /// <remarks>
 /// Fixed-size blocks mean growing never copies the whole store, and a scan over a block is one sequential stream.
-/// Only the last block starts small and doubles until it is full size, so a small store stays small.
+/// While the store is small the last block starts small and doubles until it is full size, so a small store stays
+/// small; from ten blocks on, new blocks are allocated at full size (the unused part stays under 10%).
 /// Not thread-safe: <see cref="EmbeddedVectorStore"/> guards it with its lock.
 /// </remarks>
 internal sealed class VectorBlocks
 {
     private const int TargetBlockBytes = 8 << 20;
     private const int FirstBlockRows = 16;
+    private const int FullBlocksBeforeNoGrowth = 10;
 
     private readonly List<float[]> _single = [];
     private readonly List<Half[]> _half = [];
@@ -63,8 +65,12 @@ internal sealed class VectorBlocks
             }
             else
             {
+                // Once the store holds ten full blocks, an empty new block is under 10% of the total: allocate it
+                // at full size and skip the doubling copies.
                 var need = slots - Capacity;
-                var rows = need >= RowsPerBlock ? RowsPerBlock : (int)Math.Min(RowsPerBlock, Math.Max(need, FirstBlockRows));
+                var rows = need >= RowsPerBlock || blocks >= FullBlocksBeforeNoGrowth
+                    ? RowsPerBlock
+                    : (int)Math.Min(RowsPerBlock, Math.Max(need, FirstBlockRows));
                 Add(rows);
                 Capacity += rows;
             }
