@@ -4,16 +4,19 @@
 #
 #   eng/install-prerequisites.sh            what the library needs at run time
 #   eng/install-prerequisites.sh --test     also the reference tools the test suite uses
+#   eng/install-prerequisites.sh --bench    also numpy and FAISS for benchmarks/peers/search_peers.py
 #
 # Root (or sudo) is needed only for the apt steps.
 set -euo pipefail
 
 want_test=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "install-prerequisites: unknown argument '$arg' (use --test or --help)" >&2; exit 2 ;;
+    --bench) want_bench=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "install-prerequisites: unknown argument '$arg' (use --test, --bench or --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -108,6 +111,23 @@ if [ "$want_test" -eq 1 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     say "Python reference (torch, torchvision, Pillow, numpy) already installed."
+  fi
+fi
+if [ "$want_bench" -eq 1 ]; then
+  if [ "$is_debian_family" -ne 1 ]; then
+    say "the peer benchmarks need numpy and FAISS for /usr/bin/python3; install them with your package manager."
+    exit 1
+  fi
+  missing=()
+  for pkg in python3-numpy python3-faiss; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then missing+=("$pkg"); fi
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing the peers of the search benchmarks: ${missing[*]}"
+    apt_update_once
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "search benchmark peers (numpy, FAISS) already installed."
   fi
 fi
 say "done."

@@ -1,0 +1,21 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+// Runs the benchmarks chosen on the command line (see docs/storage.md), for example:
+//   dotnet run -c Release --project benchmarks/ImageSimilarity.Benchmarks -- --filter '*Search*'
+// The default job is short (the machine is shared): 1 warm-up, 5 iterations, in process (no per-benchmark rebuild).
+if (args is ["--quick", ..])
+{
+    return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
+}
+
+var config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(1).WithIterationCount(5).WithLaunchCount(1).AsDefault())
+    .WithOptions(ConfigOptions.JoinSummary);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+
+// A failed benchmark (an exception in setup or in the benchmark) must fail the run, so CI notices.
+var failed = summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success));
+return failed ? 1 : 0;

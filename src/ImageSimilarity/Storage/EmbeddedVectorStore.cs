@@ -1,0 +1,359 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+
+namespace ImageSimilarity.Storage;
+
+/// <summary>
+/// The default <see cref="IVectorStore"/>: every vector in memory, exact cosine search at memory speed, and
+/// persistence to a single file with <see cref="SaveAsync"/> and <see cref="OpenAsync"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Vectors are normalised once when they are stored and kept in large contiguous blocks, so a search is one
+/// sequential pass of dot products (<see cref="System.Numerics.Tensors.TensorPrimitives"/>) spread over the cores,
+/// with a bounded heap per thread for the top results. <see cref="VectorPrecision.Half"/> halves the memory and
+/// roughly halves the search time.
+/// </para>
+/// <para>
+/// Thread-safety: all members are safe to call from several threads at once. Searches run side by side and each
+/// sees a consistent state (no half-applied upsert batch chunk); writers wait for running searches and searches wait
+/// for a running write. Saving blocks writers (not searches) while the file is written.
+/// </para>
+/// <para>
+/// Searches run on the calling thread (plus thread-pool threads for large stores) and complete synchronously.
+/// </para>
+/// </remarks>
+public sealed partial class EmbeddedVectorStore : IVectorStore
+{
+    // Records are validated and normalised outside the lock, then written under it this many at a time,
+    // so a big upsert never holds searches up for long.
+    private const int UpsertChunk = 256;
+
+    private static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>(0);
+
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly VectorBlocks _blocks;
+    private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
+    private readonly Stack<int> _freeSlots = new();
+    private readonly ConcurrentDictionary<string, string> _properties = new(StringComparer.Ordinal);
+    private readonly int _maxDegreeOfParallelism;
+    private string?[] _ids = [];
+    private IReadOnlyDictionary<string, string>[] _metadata = [];
+    private int _slotCount;
+    private long _updatedTicks;
+    private bool _disposed;
+
+    private EmbeddedVectorStore(int dimension, string modelId, EmbeddedVectorStoreOptions options, DateTimeOffset created, DateTimeOffset updated)
+    {
+        Dimension = dimension;
+        ModelId = modelId;
+        Precision = options.Precision;
+        _maxDegreeOfParallelism = options.MaxDegreeOfParallelism;
+        _blocks = new VectorBlocks(dimension, options.Precision);
+        CreatedUtc = created;
+        _updatedTicks = updated.UtcTicks;
+    }
+
+    /// <inheritdoc/>
+    public int Dimension { get; }
+
+    /// <inheritdoc/>
+    public string ModelId { get; }
+
+    /// <summary>Gets how the vectors are kept in memory and on disk.</summary>
+    public VectorPrecision Precision { get; }
+
+    /// <summary>Gets the number of records.</summary>
+    public long Count
+    {
+        get
+        {
+            EnterRead();
+            try
+            {
+                return _slotById.Count;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>Gets when the store was first created (kept in the index file).</summary>
+    public DateTimeOffset CreatedUtc { get; }
+
+    /// <summary>Gets when a record was last upserted or deleted (kept in the index file).</summary>
+    public DateTimeOffset UpdatedUtc => new(Interlocked.Read(ref _updatedTicks), TimeSpan.Zero);
+
+    /// <summary>
+    /// Gets free-form string properties saved with the index, for example the preprocessing preset or the precision
+    /// of extraction. Safe to change from several threads; changes are saved by the next <see cref="SaveAsync"/>.
+    /// </summary>
+    public IDictionary<string, string> Properties => _properties;
+
+    /// <summary>Gets the bytes of memory held by the vector blocks (the rest of the store is ids and metadata).</summary>
+    public long VectorMemoryBytes
+    {
+        get
+        {
+            EnterRead();
+            try
+            {
+                return _blocks.AllocatedBytes;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>Gets the vector blocks, for benchmarks that stream the same bytes a search reads.</summary>
+    internal VectorBlocks Blocks => _blocks;
+
+    /// <summary>Creates an empty store.</summary>
+    /// <param name="dimension">The vector length (4096 for VGG16 fc2).</param>
+    /// <param name="modelId">The model whose vectors the store holds (see <see cref="Extraction.IFeatureExtractor.ModelId"/>).</param>
+    /// <param name="options">The options; <see langword="null"/> for <see cref="EmbeddedVectorStoreOptions.Default"/>.</param>
+    /// <returns>The store.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero or negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="modelId"/> is empty or blank.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="modelId"/> is <see langword="null"/>.</exception>
+    public static EmbeddedVectorStore Create(int dimension, string modelId, EmbeddedVectorStoreOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        var now = DateTimeOffset.UtcNow;
+        return new EmbeddedVectorStore(dimension, modelId, options ?? EmbeddedVectorStoreOptions.Default, now, now);
+    }
+
+    /// <inheritdoc/>
+    public Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Count);
+    }
+
+    /// <summary>Inserts a record or replaces the one with the same id.</summary>
+    /// <param name="record">The record.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the record is stored.</returns>
+    /// <exception cref="ArgumentException">The vector has the wrong length, a NaN/infinite value, or is all zero.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="record"/> is <see langword="null"/>.</exception>
+    public Task UpsertAsync(VectorRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return UpsertAsync([record], cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task UpsertAsync(IEnumerable<VectorRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var dim = Dimension;
+        var buffer = ArrayPool<float>.Shared.Rent(UpsertChunk * dim);
+        var pending = new VectorRecord[UpsertChunk];
+        try
+        {
+            var n = 0;
+            foreach (var record in records)
+            {
+                if (record is null)
+                {
+                    throw new ArgumentException("The records contain null.", nameof(records));
+                }
+
+                VectorMath.Normalize(record.Vector.Span, buffer.AsSpan(n * dim, dim), dim, $"The vector of '{record.Id}'", nameof(records));
+                pending[n++] = record;
+                if (n == UpsertChunk)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    WriteChunk(pending, buffer, n);
+                    n = 0;
+                }
+            }
+
+            if (n > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                WriteChunk(pending, buffer, n);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<VectorRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        cancellationToken.ThrowIfCancellationRequested();
+        EnterRead();
+        try
+        {
+            if (!_slotById.TryGetValue(id, out var slot))
+            {
+                return Task.FromResult<VectorRecord?>(null);
+            }
+
+            var vector = new float[Dimension];
+            _blocks.Read(slot, vector);
+            return Task.FromResult<VectorRecord?>(new VectorRecord(id, vector, _metadata[slot]));
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        cancellationToken.ThrowIfCancellationRequested();
+        EnterWrite();
+        try
+        {
+            if (!_slotById.Remove(id, out var slot))
+            {
+                return Task.FromResult(false);
+            }
+
+            _ids[slot] = null;
+            _metadata[slot] = NoMetadata;
+            _freeSlots.Push(slot);
+            Touch();
+            return Task.FromResult(true);
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Gets the ids of all records, in storage order (a snapshot).</summary>
+    /// <returns>The ids.</returns>
+    public IReadOnlyList<string> GetIds()
+    {
+        EnterRead();
+        try
+        {
+            var ids = new List<string>(_slotById.Count);
+            for (var i = 0; i < _slotCount; i++)
+            {
+                if (_ids[i] is { } id)
+                {
+                    ids.Add(id);
+                }
+            }
+
+            return ids;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            EnterWrite();
+            _disposed = true;
+            _lock.ExitWriteLock();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static IReadOnlyDictionary<string, string> CopyMetadata(IReadOnlyDictionary<string, string> metadata)
+        => metadata.Count == 0 ? NoMetadata : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+
+    private void WriteChunk(VectorRecord[] pending, float[] buffer, int n)
+    {
+        var dim = Dimension;
+        var metadata = new IReadOnlyDictionary<string, string>[n];
+        for (var i = 0; i < n; i++)
+        {
+            metadata[i] = CopyMetadata(pending[i].Metadata);
+        }
+
+        EnterWrite();
+        try
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var id = pending[i].Id;
+                if (!_slotById.TryGetValue(id, out var slot))
+                {
+                    slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
+                    _slotById.Add(id, slot);
+                    _ids[slot] = id;
+                }
+
+                _blocks.Write(slot, buffer.AsSpan(i * dim, dim));
+                _metadata[slot] = metadata[i];
+            }
+
+            Touch();
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+
+        Array.Clear(pending, 0, n);
+    }
+
+    private int NewSlot()
+    {
+        var slot = _slotCount;
+        if (slot == int.MaxValue)
+        {
+            throw new InvalidOperationException("The store is full (2^31 - 1 records).");
+        }
+
+        _blocks.EnsureCapacity(slot + 1L);
+        if (_ids.Length <= slot)
+        {
+            var size = (int)Math.Min(Array.MaxLength, Math.Max(16L, _ids.Length * 2L));
+            Array.Resize(ref _ids, size);
+            Array.Resize(ref _metadata, size);
+        }
+
+        _slotCount++;
+        return slot;
+    }
+
+    private void Touch() => Interlocked.Exchange(ref _updatedTicks, DateTime.UtcNow.Ticks);
+
+    private void EnterRead()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _lock.EnterReadLock();
+        if (_disposed)
+        {
+            _lock.ExitReadLock();
+            ObjectDisposedException.ThrowIf(true, this);
+        }
+    }
+
+    private void EnterWrite()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _lock.EnterWriteLock();
+        if (_disposed)
+        {
+            _lock.ExitWriteLock();
+            ObjectDisposedException.ThrowIf(true, this);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+namespace ImageSimilarity.Storage;
+
+/// <summary>Options of an <see cref="EmbeddedVectorStore"/>.</summary>
+public sealed class EmbeddedVectorStoreOptions
+{
+    private int _maxDegreeOfParallelism = -1;
+
+    /// <summary>Gets the default options: single precision, all cores.</summary>
+    public static EmbeddedVectorStoreOptions Default { get; } = new();
+
+    /// <summary>Gets or sets how vectors are kept in memory and on disk. Default <see cref="VectorPrecision.Single"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="VectorPrecision"/>.</exception>
+    public VectorPrecision Precision
+    {
+        get;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown vector precision.");
+            }
+
+            field = value;
+        }
+    } = VectorPrecision.Single;
+
+    /// <summary>
+    /// Gets or sets how many threads one search may use; -1 (the default) for all cores. Small stores are always
+    /// searched on the calling thread, where threads would cost more than they save.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is 0 or less than -1.</exception>
+    public int MaxDegreeOfParallelism
+    {
+        get => _maxDegreeOfParallelism;
+        set
+        {
+            if (value == 0 || value < -1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Use -1 for all cores or a positive thread count.");
+            }
+
+            _maxDegreeOfParallelism = value;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace ImageSimilarity.Storage;
+
+/// <summary>
+/// Unit vectors kept row by row in large contiguous blocks of <see cref="RowsPerBlock"/> rows (about 8 MiB each),
+/// as <see cref="float"/> or <see cref="Half"/>. Slot <c>s</c> lives in block <c>s / RowsPerBlock</c>.
+/// </summary>
+/// <remarks>
+/// Fixed-size blocks mean growing never copies the whole store, and a scan over a block is one sequential stream.
+/// While the store is small the last block starts small and doubles until it is full size, so a small store stays
+/// small; from ten blocks on, new blocks are allocated at full size (the unused part stays under 10%).
+/// Not thread-safe: <see cref="EmbeddedVectorStore"/> guards it with its lock.
+/// </remarks>
+internal sealed class VectorBlocks
+{
+    private const int TargetBlockBytes = 8 << 20;
+    private const int FirstBlockRows = 16;
+    private const int FullBlocksBeforeNoGrowth = 10;
+
+    private readonly List<float[]> _single = [];
+    private readonly List<Half[]> _half = [];
+
+    public VectorBlocks(int dimension, VectorPrecision precision)
+    {
+        Dimension = dimension;
+        Precision = precision;
+        var elementSize = precision == VectorPrecision.Half ? 2 : 4;
+        RowsPerBlock = Math.Max(1, TargetBlockBytes / (dimension * elementSize));
+    }
+
+    public int Dimension { get; }
+
+    public VectorPrecision Precision { get; }
+
+    public int RowsPerBlock { get; }
+
+    /// <summary>Gets how many slots the allocated blocks can hold.</summary>
+    public long Capacity { get; private set; }
+
+    public int BlockCount => Precision == VectorPrecision.Half ? _half.Count : _single.Count;
+
+    /// <summary>Gets the bytes held by the blocks.</summary>
+    public long AllocatedBytes => Capacity * Dimension * (Precision == VectorPrecision.Half ? 2L : 4L);
+
+    public float[] SingleBlock(int block) => _single[block];
+
+    public Half[] HalfBlock(int block) => _half[block];
+
+    /// <summary>Makes room for slots 0 to <paramref name="slots"/> - 1.</summary>
+    public void EnsureCapacity(long slots)
+    {
+        while (Capacity < slots)
+        {
+            var blocks = BlockCount;
+            var lastRows = blocks == 0 ? 0 : (int)(Capacity - ((long)(blocks - 1) * RowsPerBlock));
+            if (blocks > 0 && lastRows < RowsPerBlock)
+            {
+                // Grow the partial last block by doubling (it is at most one block, so the copy stays small).
+                var need = (int)Math.Min(RowsPerBlock, slots - ((long)(blocks - 1) * RowsPerBlock));
+                var rows = Math.Min(RowsPerBlock, Math.Max(need, lastRows * 2));
+                Replace(blocks - 1, lastRows, rows);
+                Capacity += rows - lastRows;
+            }
+            else
+            {
+                // Once the store holds ten full blocks, an empty new block is under 10% of the total: allocate it
+                // at full size and skip the doubling copies.
+                var need = slots - Capacity;
+                var rows = need >= RowsPerBlock || blocks >= FullBlocksBeforeNoGrowth
+                    ? RowsPerBlock
+                    : (int)Math.Min(RowsPerBlock, Math.Max(need, FirstBlockRows));
+                Add(rows);
+                Capacity += rows;
+            }
+        }
+    }
+
+    public void Write(int slot, ReadOnlySpan<float> unit)
+    {
+        var (block, offset) = Locate(slot);
+        if (Precision == VectorPrecision.Half)
+        {
+            TensorPrimitives.ConvertToHalf(unit, _half[block].AsSpan(offset, Dimension));
+        }
+        else
+        {
+            unit.CopyTo(_single[block].AsSpan(offset, Dimension));
+        }
+    }
+
+    public void Read(int slot, Span<float> destination)
+    {
+        var (block, offset) = Locate(slot);
+        if (Precision == VectorPrecision.Half)
+        {
+            TensorPrimitives.ConvertToSingle(_half[block].AsSpan(offset, Dimension), destination);
+        }
+        else
+        {
+            _single[block].AsSpan(offset, Dimension).CopyTo(destination);
+        }
+    }
+
+    /// <summary>Gets the raw bytes of <paramref name="rows"/> rows starting at row <paramref name="firstRow"/> of a block.</summary>
+    public Span<byte> RowBytes(int block, int firstRow, int rows)
+        => Precision == VectorPrecision.Half
+            ? MemoryMarshal.AsBytes(_half[block].AsSpan(firstRow * Dimension, rows * Dimension))
+            : MemoryMarshal.AsBytes(_single[block].AsSpan(firstRow * Dimension, rows * Dimension));
+
+    private (int Block, int Offset) Locate(int slot)
+    {
+        var block = slot / RowsPerBlock;
+        return (block, (slot - (block * RowsPerBlock)) * Dimension);
+    }
+
+    private void Add(int rows)
+    {
+        if (Precision == VectorPrecision.Half)
+        {
+            _half.Add(GC.AllocateUninitializedArray<Half>(rows * Dimension));
+        }
+        else
+        {
+            _single.Add(GC.AllocateUninitializedArray<float>(rows * Dimension));
+        }
+    }
+
+    private void Replace(int block, int oldRows, int newRows)
+    {
+        if (Precision == VectorPrecision.Half)
+        {
+            var grown = GC.AllocateUninitializedArray<Half>(newRows * Dimension);
+            _half[block].AsSpan(0, oldRows * Dimension).CopyTo(grown);
+            _half[block] = grown;
+        }
+        else
+        {
+            var grown = GC.AllocateUninitializedArray<float>(newRows * Dimension);
+            _single[block].AsSpan(0, oldRows * Dimension).CopyTo(grown);
+            _single[block] = grown;
+        }
+    }
+}

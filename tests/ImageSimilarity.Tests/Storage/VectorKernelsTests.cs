@@ -1,0 +1,64 @@
+using System.Numerics.Tensors;
+
+namespace ImageSimilarity.Storage;
+
+public sealed class VectorKernelsTests
+{
+    public static TheoryData<int> Lengths() => [1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 1000, 4095, 4096, 4097];
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Dot_AnyLength_MatchesFloat64(int length)
+    {
+        var random = new Random(length);
+        var x = TestVectors.Random(random, length);
+        var y = TestVectors.Random(random, length);
+        var exact = 0.0;
+        for (var i = 0; i < length; i++)
+        {
+            exact += (double)x[i] * y[i];
+        }
+
+        Assert.Equal(exact, VectorKernels.Dot(x, y), 1e-4 * Math.Sqrt(length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void DotHalf_AnyLength_MatchesFloat64OfWidenedValues(int length)
+    {
+        var halves = SpecialHalves(length);
+        var query = TestVectors.Random(new Random(length + 1), length);
+        var scaled = new float[length];
+        TensorPrimitives.Multiply(query, VectorKernels.HalfQueryScale, scaled);
+        var exact = 0.0;
+        var magnitude = 0.0;
+        for (var i = 0; i < length; i++)
+        {
+            exact += (double)(float)halves[i] * query[i];
+            magnitude += Math.Abs((double)(float)halves[i] * query[i]);
+        }
+
+        Assert.Equal(exact, VectorKernels.DotHalf(halves, scaled), (1e-6 * magnitude) + 1e-30);
+    }
+
+    // Normal, subnormal, zero and negative-zero halves of both signs: every case the bit-level widening handles.
+    private static Half[] SpecialHalves(int length)
+    {
+        var random = new Random(length * 31);
+        var halves = new Half[length];
+        for (var i = 0; i < length; i++)
+        {
+            halves[i] = (i % 6) switch
+            {
+                0 => (Half)((random.NextSingle() * 2) - 1),
+                1 => BitConverter.UInt16BitsToHalf((ushort)random.Next(1, 0x400)),
+                2 => BitConverter.UInt16BitsToHalf((ushort)(0x8000 | random.Next(1, 0x400))),
+                3 => i % 12 == 3 ? (Half)0f : BitConverter.UInt16BitsToHalf(0x8000),
+                4 => BitConverter.UInt16BitsToHalf((ushort)random.Next(0x0400, 0x7C00)),
+                _ => (Half)(-random.NextSingle() * 0.01f),
+            };
+        }
+
+        return halves;
+    }
+}
