@@ -16,54 +16,29 @@ internal static class ExtractCommand
             Description = "Image files (JPEG, PNG, WebP, GIF, BMP; detected by content).",
             Arity = ArgumentArity.OneOrMore,
         };
-        var weights = new Option<string?>("--weights")
-        {
-            Description = $"Weights file (.pth or .safetensors). Default: ${Vgg16Weights.EnvironmentVariable}, else the cache, else download {Vgg16Weights.OfficialFileName}.",
-        };
-        var preset = new Option<string>("--preset")
-        {
-            Description = "Preprocessing that matches the weights.",
-            DefaultValueFactory = _ => "torchvision",
-        };
-        preset.AcceptOnlyFromAmong("torchvision", "keras-caffe");
-        var precision = new Option<string>("--precision")
-        {
-            Description = "Compute precision; bf16 is about twice as fast on CPUs with AVX512_BF16.",
-            DefaultValueFactory = _ => "fp32",
-        };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var model = new ModelOptions();
         var json = new Option<bool>("--json") { Description = "Write JSON (file name and vector per image) instead of raw float32 rows." };
         var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of standard output." };
-        var batchSize = new Option<int>("--batch-size")
-        {
-            Description = "Images per forward pass.",
-            DefaultValueFactory = _ => 8,
-        };
 
         var command = new Command("extract", "Extract one 4096-float VGG16 fc2 feature vector per image.")
         {
-            images, weights, preset, precision, json, output, batchSize,
+            images, json, output,
         };
+        model.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
             parseResult.GetRequiredValue(images),
-            parseResult.GetValue(weights),
-            parseResult.GetRequiredValue(preset) == "keras-caffe" ? PreprocessingPreset.KerasCaffe : PreprocessingPreset.Torchvision,
-            parseResult.GetRequiredValue(precision) == "bf16" ? ComputePrecision.BFloat16 : ComputePrecision.Float32,
+            model.Read(parseResult),
             parseResult.GetValue(json),
             parseResult.GetValue(output),
-            parseResult.GetValue(batchSize),
             cancellationToken)));
         return command;
     }
 
     private static async Task<int> RunAsync(
         string[] images,
-        string? weights,
-        PreprocessingPreset preset,
-        ComputePrecision precision,
+        Vgg16ExtractorOptions options,
         bool json,
         string? output,
-        int batchSize,
         CancellationToken cancellationToken)
     {
         if (!json && output is null && !Console.IsOutputRedirected)
@@ -79,7 +54,6 @@ internal static class ExtractCommand
             }
         }
 
-        var options = new Vgg16ExtractorOptions { WeightsPath = weights, Preset = preset, Precision = precision, BatchSize = batchSize };
         using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, new DownloadProgress(), cancellationToken).ConfigureAwait(false);
         var vectors = await extractor.ExtractAsync(images.Select(ImageInput.FromFile).ToList(), cancellationToken).ConfigureAwait(false);
 
@@ -145,22 +119,6 @@ internal static class ExtractCommand
             }
 
             await stream.WriteAsync(row, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Download progress on stderr, about every 5 %.</summary>
-    private sealed class DownloadProgress : IProgress<WeightsDownloadProgress>
-    {
-        private int _lastPercent = -1;
-
-        public void Report(WeightsDownloadProgress value)
-        {
-            int percent = (int)((value.Fraction ?? 0) * 100);
-            if (percent >= _lastPercent + 5 || percent == 100)
-            {
-                _lastPercent = percent;
-                Console.Error.WriteLine($"downloading weights: {value.BytesReceived / (1024 * 1024)} MiB ({percent}%)");
-            }
         }
     }
 }

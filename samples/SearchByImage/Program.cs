@@ -1,9 +1,12 @@
 using System.CommandLine;
 using SearchByImage;
 
-// One file per command; later work adds index, search and info beside extract.
+// One file per command.
 var root = new RootCommand("Reverse image search with VGG16 fc2 features (ImageSimilarity sample).")
 {
+    IndexCommand.Create(),
+    SearchCommand.Create(),
+    InfoCommand.Create(),
     ExtractCommand.Create(),
 };
 

@@ -119,6 +119,7 @@ public sealed partial class EmbeddedVectorStore
         }
 
         store.LoadVectors(handle, h, path, ids, metadata, cancellationToken);
+        store.RememberFile(path);
         return store;
     }
 
@@ -252,6 +253,8 @@ public sealed partial class EmbeddedVectorStore
                 TryDelete(temp);
             }
         }
+
+        RememberFile(path);
     }
 
     private void WriteIndex(FileStream stream, CancellationToken cancellationToken)
