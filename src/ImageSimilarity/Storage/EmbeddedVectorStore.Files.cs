@@ -51,15 +51,14 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
         return store;
     }
 
-    /// <summary>Saves all changes to <see cref="FilePath"/>, atomically (see <see cref="SaveAsync"/>).</summary>
+    /// <summary>
+    /// Saves all changes to <see cref="FilePath"/>, atomically (see <see cref="SaveAsync"/>). A store without a file
+    /// (made with <see cref="Create"/> and never saved) lives in memory only, and this does nothing.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the save; the previous file stays intact.</param>
     /// <returns>A task that completes when the file is written and flushed.</returns>
-    /// <exception cref="InvalidOperationException">The store has no file yet: save it once with <see cref="SaveAsync"/>.</exception>
     public Task SaveChangesAsync(CancellationToken cancellationToken = default)
-    {
-        var path = FilePath ?? throw new InvalidOperationException("This store has no index file yet: call SaveAsync(path) once, or open it with OpenOrCreateAsync(path, ...).");
-        return SaveAsync(path, cancellationToken);
-    }
+        => FilePath is { } path ? SaveAsync(path, cancellationToken) : Task.CompletedTask;
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<VectorRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
