@@ -7,6 +7,7 @@ var root = new RootCommand("Reverse image search with VGG16 fc2 features (ImageS
     IndexCommand.Create(),
     SearchCommand.Create(),
     InfoCommand.Create(),
+    ImportCommand.Create(),
     ExtractCommand.Create(),
 };
 

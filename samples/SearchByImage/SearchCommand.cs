@@ -15,7 +15,8 @@ internal static class SearchCommand
 {
     public static Command Create()
     {
-        var image = new Argument<string>("image") { Description = "The query image." };
+        var image = new Argument<string?>("image") { Description = "The query image.", Arity = ArgumentArity.ZeroOrOne };
+        var id = new Option<string?>("--id") { Description = "Search with the stored vector of this indexed image instead of a query file (no model needed)." };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var top = new Option<int>("--top", "-k") { Description = "How many matches.", DefaultValueFactory = _ => 9 };
@@ -41,11 +42,19 @@ internal static class SearchCommand
 
         var command = new Command("search", "Find the indexed images most similar to a query image.")
         {
-            image, index, top, minScore, excludeSelf, json, sheet, html,
+            image, id, index, top, minScore, excludeSelf, json, sheet, html,
         };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(image) is null) == (r.GetValue(id) is null))
+            {
+                r.AddError("Give either a query image or --id <indexed image id>.");
+            }
+        });
         model.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult, model, new Request(
-            parseResult.GetRequiredValue(image),
+            parseResult.GetValue(image),
+            parseResult.GetValue(id),
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
             parseResult.GetValue(top),
             parseResult.GetValue(minScore),
@@ -58,7 +67,7 @@ internal static class SearchCommand
 
     private static async Task<int> RunAsync(ParseResult parseResult, ModelOptions model, Request request, CancellationToken cancellationToken)
     {
-        if (!File.Exists(request.Image))
+        if (request.Image is not null && !File.Exists(request.Image))
         {
             throw new IOException($"query image '{request.Image}' does not exist");
         }
@@ -69,17 +78,37 @@ internal static class SearchCommand
         }
 
         await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, null, cancellationToken).ConfigureAwait(false);
-        var settings = IndexSettings.From(store);
-        var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
-        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
-        if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
+        var searchOptions = new SearchOptions { Top = request.Top, MinSimilarity = request.MinScore, ExcludeQuery = request.ExcludeSelf };
+        IReadOnlyList<VectorSearchResult> results;
+        string queryPath;
+        if (request.Id is not null)
         {
-            throw new ArgumentException($"index '{request.Index}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with");
+            var stored = await store.GetAsync(request.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw new ArgumentException($"index '{request.Index}' has no image with id '{request.Id}' (ids are paths relative to the indexed folder)");
+            queryPath = stored.Metadata.GetValueOrDefault(RecordMetadata.Path) ?? request.Id;
+            var storeOptions = new VectorSearchOptions
+            {
+                Top = request.Top,
+                MinSimilarity = request.MinScore,
+                ExcludeIds = request.ExcludeSelf ? new HashSet<string>(StringComparer.Ordinal) { request.Id } : null,
+            };
+            results = await store.SearchAsync(stored.Vector, storeOptions, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            queryPath = request.Image!;
+            var settings = IndexSettings.From(store);
+            var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
+            using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"index '{request.Index}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with");
+            }
+
+            var searcher = new SimilaritySearcher(extractor, store);
+            results = await searcher.SearchAsync(ImageInput.FromFile(queryPath), searchOptions, cancellationToken).ConfigureAwait(false);
         }
 
-        var searcher = new SimilaritySearcher(extractor, store);
-        var searchOptions = new SearchOptions { Top = request.Top, MinSimilarity = request.MinScore, ExcludeQuery = request.ExcludeSelf };
-        var results = await searcher.SearchAsync(ImageInput.FromFile(request.Image), searchOptions, cancellationToken).ConfigureAwait(false);
         var hits = results.Select((r, i) => new SearchHit(i + 1, r.Id, r.Metadata.GetValueOrDefault(RecordMetadata.Path), r.Similarity)).ToList();
 
         if (request.Json)
@@ -104,13 +133,13 @@ internal static class SearchCommand
         var description = string.Create(CultureInfo.InvariantCulture, $"{store.Count} images in {Path.GetFullPath(request.Index)}, model {store.ModelId}");
         if (request.Sheet is not null)
         {
-            ResultSheet.Write(request.Sheet, request.Image, hits);
+            ResultSheet.Write(request.Sheet, queryPath, hits);
             Console.Error.WriteLine($"sheet: {Path.GetFullPath(request.Sheet)}");
         }
 
         if (request.Html is not null)
         {
-            HtmlReport.Write(request.Html, request.Image, hits, description);
+            HtmlReport.Write(request.Html, queryPath, hits, description);
             Console.Error.WriteLine($"html: {Path.GetFullPath(request.Html)}");
         }
 
@@ -122,7 +151,7 @@ internal static class SearchCommand
         using var stdout = Console.OpenStandardOutput();
         using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
-        writer.WriteString("query", Path.GetFullPath(request.Image));
+        writer.WriteString("query", request.Image is null ? request.Id : Path.GetFullPath(request.Image));
         writer.WriteString("index", Path.GetFullPath(request.Index));
         writer.WriteString("model", store.ModelId);
         writer.WriteStartArray("results");
@@ -142,5 +171,5 @@ internal static class SearchCommand
         stdout.Write("\n"u8);
     }
 
-    private sealed record Request(string Image, string Index, int Top, float? MinScore, bool ExcludeSelf, bool Json, string? Sheet, string? Html);
+    private sealed record Request(string? Image, string? Id, string Index, int Top, float? MinScore, bool ExcludeSelf, bool Json, string? Sheet, string? Html);
 }
