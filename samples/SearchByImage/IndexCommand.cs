@@ -140,7 +140,7 @@ internal static class IndexCommand
     private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
     {
         using var stdout = Console.OpenStandardOutput();
-        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         writer.WriteStartObject();
         writer.WriteString("folder", result.Folder);
         writer.WriteString("index", Path.GetFullPath(indexPath));

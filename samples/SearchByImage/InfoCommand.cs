@@ -46,7 +46,7 @@ internal static class InfoCommand
         if (json)
         {
             using var stdout = Console.OpenStandardOutput();
-            using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+            using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             writer.WriteStartObject();
             writer.WriteString("index", Path.GetFullPath(indexPath));
             writer.WriteNumber("images", store.Count);

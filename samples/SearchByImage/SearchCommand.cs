@@ -149,7 +149,7 @@ internal static class SearchCommand
     private static void WriteJson(Request request, IVectorStore store, List<SearchHit> hits)
     {
         using var stdout = Console.OpenStandardOutput();
-        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         writer.WriteStartObject();
         writer.WriteString("query", request.Image is null ? request.Id : Path.GetFullPath(request.Image));
         writer.WriteString("index", Path.GetFullPath(request.Index));
