@@ -4,6 +4,7 @@ using ImageSimilarity.Indexing;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +24,8 @@ public static class ImageSimilarityServiceCollectionExtensions
     /// <remarks>
     /// The model and the index are loaded on first use (loading the 528 MB weights takes a few seconds), blocking the
     /// resolving thread; resolve <see cref="SimilaritySearcher"/> at start-up to pay that cost before the first request.
-    /// To use another store (for example PostgreSQL), register your <see cref="IVectorStore"/> before calling this method.
+    /// To use another extractor or store (for example PostgreSQL), register your <see cref="IFeatureExtractor"/> or
+    /// <see cref="IVectorStore"/> before calling this method; registrations made earlier are kept.
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
     public static IServiceCollection AddImageSimilarity(this IServiceCollection services, Action<ImageSimilarityOptions>? configure = null)
@@ -53,7 +55,7 @@ public static class ImageSimilarityServiceCollectionExtensions
 
     private static IServiceCollection AddServices(IServiceCollection services)
     {
-        services.AddSingleton<IFeatureExtractor>(sp =>
+        services.TryAddSingleton<IFeatureExtractor>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ImageSimilarityOptions>>().Value;
             options.Validate();
@@ -68,24 +70,21 @@ public static class ImageSimilarityServiceCollectionExtensions
             return Vgg16FeatureExtractor.CreateAsync(extractorOptions).GetAwaiter().GetResult();
         });
 
-        if (!services.Any(d => d.ServiceType == typeof(IVectorStore)))
+        services.TryAddSingleton<IVectorStore>(sp =>
         {
-            services.AddSingleton<IVectorStore>(sp =>
-            {
-                var options = sp.GetRequiredService<IOptions<ImageSimilarityOptions>>().Value;
-                var extractor = sp.GetRequiredService<IFeatureExtractor>();
-                var storeOptions = new EmbeddedVectorStoreOptions { Precision = options.StorePrecision };
-                return options.IndexPath is { Length: > 0 } path
-                    ? EmbeddedVectorStore.OpenOrCreateAsync(path, extractor.Dimension, extractor.ModelId, storeOptions).GetAwaiter().GetResult()
-                    : EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId, storeOptions);
-            });
-        }
+            var options = sp.GetRequiredService<IOptions<ImageSimilarityOptions>>().Value;
+            var extractor = sp.GetRequiredService<IFeatureExtractor>();
+            var storeOptions = new EmbeddedVectorStoreOptions { Precision = options.StorePrecision };
+            return options.IndexPath is { Length: > 0 } path
+                ? EmbeddedVectorStore.OpenOrCreateAsync(path, extractor.Dimension, extractor.ModelId, storeOptions).GetAwaiter().GetResult()
+                : EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId, storeOptions);
+        });
 
-        services.AddSingleton(sp => new FolderIndexer(
+        services.TryAddSingleton(sp => new FolderIndexer(
             sp.GetRequiredService<IFeatureExtractor>(),
             sp.GetRequiredService<IVectorStore>(),
             sp.GetService<ILogger<FolderIndexer>>()));
-        services.AddSingleton(sp => new SimilaritySearcher(sp.GetRequiredService<IFeatureExtractor>(), sp.GetRequiredService<IVectorStore>()));
+        services.TryAddSingleton(sp => new SimilaritySearcher(sp.GetRequiredService<IFeatureExtractor>(), sp.GetRequiredService<IVectorStore>()));
         return services;
     }
 }
