@@ -96,38 +96,30 @@ else
   exit 1
 fi
 
-if [ "$want_test" -eq 1 ]; then
+# ensure_debian_packages WHAT PACKAGE...: installs the packages that are missing, or says they are all there.
+ensure_debian_packages() {
+  local what="$1"; shift
   if [ "$is_debian_family" -ne 1 ]; then
-    say "the test references need PyTorch+torchvision 1.13+ and Pillow for /usr/bin/python3; install them with your package manager."
+    say "$what needs these packages (Debian names): $*; install their equivalents with your package manager."
     exit 1
   fi
-  missing=()
-  for pkg in python3-torch python3-torchvision python3-pil python3-numpy; do
+  local missing=() pkg
+  for pkg in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then missing+=("$pkg"); fi
   done
   if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing the Python reference used by the parity tests: ${missing[*]}"
+    say "installing $what: ${missing[*]}"
     apt_update_once
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    say "Python reference (torch, torchvision, Pillow, numpy) already installed."
+    say "$what already installed ($*)."
   fi
+}
+
+if [ "$want_test" -eq 1 ]; then
+  ensure_debian_packages "the Python reference used by the parity tests" python3-torch python3-torchvision python3-pil python3-numpy
 fi
 if [ "$want_bench" -eq 1 ]; then
-  if [ "$is_debian_family" -ne 1 ]; then
-    say "the peer benchmarks need numpy and FAISS for /usr/bin/python3; install them with your package manager."
-    exit 1
-  fi
-  missing=()
-  for pkg in python3-numpy python3-faiss; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then missing+=("$pkg"); fi
-  done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing the peers of the search benchmarks: ${missing[*]}"
-    apt_update_once
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    say "search benchmark peers (numpy, FAISS) already installed."
-  fi
+  ensure_debian_packages "the peers of the benchmarks (PyTorch, numpy, FAISS)" python3-torch python3-torchvision python3-numpy python3-faiss
 fi
 say "done."
