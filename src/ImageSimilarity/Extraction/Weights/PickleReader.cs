@@ -298,12 +298,34 @@ internal sealed class PickleReader
         switch (callable.Name)
         {
             case "OrderedDict":
-                if (args.Length != 0)
+            {
+                // Python 3 pickles OrderedDict() and adds items with SETITEMS; Python 2.7 (files from 2017)
+                // pickles OrderedDict([[key, value], ...]).
+                var dict = new PickleDict();
+                if (args.Length == 0)
                 {
-                    throw Fail("OrderedDict is only allowed with no arguments");
+                    return dict;
                 }
 
-                return new PickleDict();
+                if (args.Length != 1 || args[0] is not List<object?> pairs)
+                {
+                    throw Fail("OrderedDict is only allowed with no arguments or a list of pairs");
+                }
+
+                foreach (var pair in pairs)
+                {
+                    var kv = pair switch
+                    {
+                        List<object?> { Count: 2 } l => l.ToArray(),
+                        object?[] { Length: 2 } t => t,
+                        _ => throw Fail("OrderedDict is only allowed with a list of [key, value] pairs"),
+                    };
+                    dict.Add(kv[0], kv[1]);
+                }
+
+                return dict;
+            }
+
             case "_rebuild_tensor_v2":
             case "_rebuild_tensor":
                 // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
