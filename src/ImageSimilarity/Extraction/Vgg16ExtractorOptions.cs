@@ -8,8 +8,11 @@ public sealed class Vgg16ExtractorOptions
     private int _batchSize = 8;
     private int _threadCount;
 
-    /// <summary>Gets the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>), torchvision preset, fp32, batch 8.</summary>
-    public static Vgg16ExtractorOptions Default { get; } = new();
+    /// <summary>
+    /// Gets a new instance with the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>),
+    /// torchvision preset, fp32, batch 8 (a fresh instance each time, so changing it affects nobody else).
+    /// </summary>
+    public static Vgg16ExtractorOptions Default => new();
 
     /// <summary>
     /// Gets or sets the weights file (.pth zip or legacy, or .safetensors). <see langword="null"/> (the default) resolves

@@ -42,6 +42,9 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         ModelId = $"vgg16-fc2/{weightsId}/{PresetName(options.Preset)}";
     }
 
+    /// <summary>Gets the network (for benchmarks and experiments).</summary>
+    internal Vgg16Network Network => _network;
+
     /// <inheritdoc/>
     public int Dimension => FeatureDimension;
 

@@ -104,6 +104,17 @@ public sealed class PickleReaderTests
         Assert.Equal("z", tuple[1]);
     }
 
+    [Fact]
+    public void Load_Python2StyleOrderedDictWithPairs_KeepsOrder()
+    {
+        // Python 2.7's OrderedDict.__reduce__: OrderedDict([['b', 1], ['a', 2]]), str keys as SHORT_BINSTRING.
+        var bytes = Concat([0x80, 0x02], "ccollections\nOrderedDict\nq\u0000]q\u0001(]q\u0002(U\u0001bK\u0001e]q\u0003(U\u0001aK\u0002ee\u0085Rq\u0004.");
+        var value = new PickleReader(new MemoryStream(bytes), "py2.pth", _ => throw new InvalidOperationException()).Load();
+        var dict = Assert.IsType<PickleDict>(value);
+        Assert.Equal(["b", "a"], dict.Items.Select(p => p.Key));
+        Assert.Equal(2L, dict["a"]);
+    }
+
     [SkippableTheory]
     [InlineData("evil_zip.pth")]
     [InlineData("evil_legacy.pth")]

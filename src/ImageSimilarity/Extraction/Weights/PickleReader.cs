@@ -275,8 +275,6 @@ internal sealed class PickleReader
         }
     }
 
-    private static object?[] AsTupleOrEmpty(object? value) => value as object?[] ?? [];
-
     private object ResolveGlobal(string module, string name)
     {
         switch (module, name)
@@ -300,12 +298,34 @@ internal sealed class PickleReader
         switch (callable.Name)
         {
             case "OrderedDict":
-                if (args.Length != 0)
+            {
+                // Python 3 pickles OrderedDict() and adds items with SETITEMS; Python 2.7 (files from 2017)
+                // pickles OrderedDict([[key, value], ...]).
+                var dict = new PickleDict();
+                if (args.Length == 0)
                 {
-                    throw Fail("OrderedDict is only allowed with no arguments");
+                    return dict;
                 }
 
-                return new PickleDict();
+                if (args.Length != 1 || args[0] is not List<object?> pairs)
+                {
+                    throw Fail("OrderedDict is only allowed with no arguments or a list of pairs");
+                }
+
+                foreach (var pair in pairs)
+                {
+                    var kv = pair switch
+                    {
+                        List<object?> { Count: 2 } l => l.ToArray(),
+                        object?[] { Length: 2 } t => t,
+                        _ => throw Fail("OrderedDict is only allowed with a list of [key, value] pairs"),
+                    };
+                    dict.Add(kv[0], kv[1]);
+                }
+
+                return dict;
+            }
+
             case "_rebuild_tensor_v2":
             case "_rebuild_tensor":
                 // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
@@ -422,62 +442,4 @@ internal sealed class PickleReader
     private WeightsFileException Truncated() => new(_fileName, ["the file is truncated: the pickle ends before its STOP opcode"]);
 
     private WeightsFileException Fail(string problem) => new(_fileName, [problem]);
-
-    /// <summary>Gets the arguments of a persistent id as a tuple (helper for callers).</summary>
-    internal static object?[] Tuple(object? value) => AsTupleOrEmpty(value);
-}
-
-/// <summary>An allowed global function or class, named but never executed.</summary>
-internal sealed record PickleGlobal(string Module, string Name);
-
-/// <summary>A pickled torch storage class such as <c>torch.FloatStorage</c>.</summary>
-internal sealed record TorchStorageType(string Name, WeightDType DType);
-
-/// <summary>A storage reference that the format reader resolves to bytes in the file.</summary>
-internal sealed class PickledStorage
-{
-    public PickledStorage(string key, WeightDType dtype, long elementCount, long elementOffset)
-    {
-        Key = key;
-        DType = dtype;
-        ElementCount = elementCount;
-        ElementOffset = elementOffset;
-    }
-
-    public string Key { get; }
-
-    public WeightDType DType { get; }
-
-    /// <summary>Gets the element count of the (root) storage as declared in the pickle.</summary>
-    public long ElementCount { get; }
-
-    /// <summary>Gets the offset of a legacy storage view inside its root storage, in elements.</summary>
-    public long ElementOffset { get; }
-}
-
-/// <summary>The arguments of <c>_rebuild_tensor(_v2)</c>: a tensor view over a storage.</summary>
-internal sealed record PickledTensor(PickledStorage Storage, long StorageOffset, long[] Shape, long[] Stride);
-
-/// <summary>A pickled dict or OrderedDict, in insertion order.</summary>
-internal sealed class PickleDict
-{
-    public List<KeyValuePair<object?, object?>> Items { get; } = [];
-
-    /// <summary>Gets or sets the state set by BUILD (torch's <c>_metadata</c>); kept, never interpreted.</summary>
-    public PickleDict? State { get; set; }
-
-    public void Add(object? key, object? value)
-    {
-        int i = Items.FindIndex(p => Equals(p.Key, key));
-        if (i >= 0)
-        {
-            Items[i] = new(key, value);
-        }
-        else
-        {
-            Items.Add(new(key, value));
-        }
-    }
-
-    public object? this[string key] => Items.FirstOrDefault(p => p.Key is string s && s == key).Value;
 }
