@@ -169,6 +169,58 @@ public sealed class PersistenceTests
         Assert.Equal(2, opened.Count);
     }
 
+    [Fact]
+    public async Task SaveAsync_WhileWritersRun_SavesAConsistentSnapshot()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        await using var store = EmbeddedVectorStore.Create(Dimension, "m");
+        var random = new Random(11);
+        using var stop = new CancellationTokenSource();
+
+        // Each batch upserts a pair; a batch under 256 records is applied atomically, so a save holds both or neither.
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var v = TestVectors.Random(random, Dimension);
+                await store.UpsertAsync([new VectorRecord($"a{i}", v), new VectorRecord($"b{i}", v)]);
+            }
+        });
+
+        for (var save = 0; save < 5; save++)
+        {
+            var path = dir.Combine($"snapshot{save}.isvs");
+            await store.SaveAsync(path);
+            await using var opened = await EmbeddedVectorStore.OpenAsync(path);
+            var ids = opened.GetIds().ToHashSet();
+            Assert.Equal(0, ids.Count % 2);
+            foreach (var id in ids.Where(id => id[0] == 'a'))
+            {
+                Assert.Contains("b" + id[1..], ids);
+            }
+        }
+
+        await stop.CancelAsync();
+        await writer;
+    }
+
+    [Fact]
+    public async Task SaveAsync_Cancelled_LeavesTheOldFileAndNoTemporaryFile()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.isvs");
+        await using var store = EmbeddedVectorStore.Create(Dimension, "m");
+        await store.UpsertAsync(new VectorRecord("a", TestVectors.Random(1, 1, Dimension)[0]));
+        await store.SaveAsync(path);
+        var before = await File.ReadAllBytesAsync(path);
+        await store.UpsertAsync(new VectorRecord("b", TestVectors.Random(2, 1, Dimension)[0]));
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(path, cts.Token));
+        Assert.Equal(before, await File.ReadAllBytesAsync(path));
+        Assert.False(File.Exists(path + ".tmp"));
+    }
+
     private static bool IsPadding(byte[] bytes, int position)
     {
         var metaLength = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(40));
