@@ -51,6 +51,33 @@ public sealed class PersistenceTests
     }
 
     [Fact]
+    public async Task ReadInfoAsync_DescribesTheIndexWithoutLoadingIt()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.isvs");
+        await using var store = EmbeddedVectorStore.Create(Dimension, "vgg16-fc2", new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Half });
+        await store.UpsertAsync(TestVectors.Random(2, 50, Dimension).Select((v, i) => new VectorRecord($"r{i}", v)));
+        store.Properties["preset"] = "keras";
+        await store.SaveAsync(path);
+
+        var info = await EmbeddedVectorStore.ReadInfoAsync(path);
+        Assert.Equal(Path.GetFullPath(path), info.FilePath);
+        Assert.Equal(new FileInfo(path).Length, info.FileSize);
+        Assert.Equal(1, info.FormatVersion);
+        Assert.Equal(Dimension, info.Dimension);
+        Assert.Equal(VectorPrecision.Half, info.Precision);
+        Assert.Equal(50, info.Count);
+        Assert.Equal("vgg16-fc2", info.ModelId);
+        Assert.Equal(store.CreatedUtc, info.CreatedUtc);
+        Assert.Equal(store.UpdatedUtc, info.UpdatedUtc);
+        Assert.Equal("keras", info.Properties["preset"]);
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        await File.WriteAllBytesAsync(path, bytes.AsSpan(0, 64).ToArray());
+        await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.ReadInfoAsync(path));
+    }
+
+    [Fact]
     public async Task OpenAsync_WithOtherPrecision_ConvertsWhileLoading()
     {
         using var dir = TestPaths.CreateTempDirectory();
