@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
@@ -11,8 +12,11 @@ if (args is ["--quick", ..])
     return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
 }
 
+// IMAGESIMILARITY_BENCH_ITERATIONS changes the iteration count; median and min columns resist noise from other processes.
+var iterations = int.TryParse(Environment.GetEnvironmentVariable("IMAGESIMILARITY_BENCH_ITERATIONS"), out var n) && n > 0 ? n : 5;
 var config = DefaultConfig.Instance
-    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(1).WithIterationCount(5).WithLaunchCount(1).AsDefault())
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(1).WithIterationCount(iterations).WithLaunchCount(1).AsDefault())
+    .AddColumn(StatisticColumn.Median, StatisticColumn.Min)
     .WithOptions(ConfigOptions.JoinSummary);
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
 

@@ -50,9 +50,55 @@ public sealed partial class EmbeddedVectorStore
         return Task.Run(() => Open(Path.GetFullPath(path), options, cancellationToken), cancellationToken);
     }
 
-    private static EmbeddedVectorStore Open(string path, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads what an index file holds (model, dimension, precision, count, times, properties) from its header and
+    /// metadata section, without loading the vectors: fast even for a large index.
+    /// </summary>
+    /// <param name="path">The index file.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The description of the index.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="IndexFileException">
+    /// The file is not an index, is truncated, or its header or metadata is corrupt. The vectors are not checked;
+    /// <see cref="OpenAsync"/> checks them.
+    /// </exception>
+    public static Task<IndexFileInfo> ReadInfoAsync(string path, CancellationToken cancellationToken = default)
     {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Task.Run(
+            () =>
+            {
+                var fullPath = Path.GetFullPath(path);
+                using var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+                var (h, meta, length) = ReadHeaderAndMetadata(handle, fullPath);
+                using var reader = new BinaryReader(new MemoryStream(meta, writable: false), Encoding.UTF8);
+                try
+                {
+                    var modelId = reader.ReadString();
+                    var created = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+                    var updated = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+                    var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+                    var propertyCount = reader.ReadInt32();
+                    for (var i = 0; i < propertyCount; i++)
+                    {
+                        var key = reader.ReadString();
+                        properties[key] = reader.ReadString();
+                    }
+
+                    return new IndexFileInfo(fullPath, length, IndexFileFormat.CurrentVersion, h.Dimension, h.Precision, h.Count, modelId, created, updated, properties);
+                }
+                catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException or DecoderFallbackException)
+                {
+                    throw new IndexFileException(fullPath, $"its id and metadata section is malformed ({ex.Message}).", ex);
+                }
+            },
+            cancellationToken);
+    }
+
+    private static (IndexFileFormat.Header Header, byte[] Meta, long Length) ReadHeaderAndMetadata(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    {
         var length = RandomAccess.GetLength(handle);
         var header = new byte[IndexFileFormat.HeaderSize];
         var got = RandomAccess.Read(handle, header, 0);
@@ -67,6 +113,14 @@ public sealed partial class EmbeddedVectorStore
         {
             throw new IndexFileException(path, "its id and metadata section is corrupt (checksum mismatch). Restore it from a backup or rebuild the index.");
         }
+
+        return (h, meta, length);
+    }
+
+    private static EmbeddedVectorStore Open(string path, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        var (h, meta, _) = ReadHeaderAndMetadata(handle, path);
 
         EmbeddedVectorStore store;
         string[] ids;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace ImageSimilarity.Storage;
 
@@ -182,6 +183,7 @@ public sealed partial class EmbeddedVectorStore
         }
 
         /// <summary>Scores rows [start, end) against every query.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int start, int end, TopKHeap[] heaps)
         {
             var dim = _blocks.Dimension;
@@ -234,7 +236,22 @@ public sealed partial class EmbeddedVectorStore
                     {
                         var heap = heaps[0];
                         var query = _queries[0];
-                        for (var r = 0; r < n; r++)
+                        var r = 0;
+                        for (; r + 1 < n; r += 2)
+                        {
+                            VectorKernels.Dot2(data.Slice(r * dim, dim), data.Slice((r + 1) * dim, dim), query, out var s0, out var s1);
+                            if (s0 >= heap.Threshold && Accept(row + r))
+                            {
+                                heap.Push(s0, row + r);
+                            }
+
+                            if (s1 >= heap.Threshold && Accept(row + r + 1))
+                            {
+                                heap.Push(s1, row + r + 1);
+                            }
+                        }
+
+                        if (r < n)
                         {
                             var score = VectorKernels.Dot(data.Slice(r * dim, dim), query);
                             if (score >= heap.Threshold && Accept(row + r))

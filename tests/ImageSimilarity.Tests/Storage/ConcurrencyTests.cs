@@ -27,7 +27,9 @@ public sealed class ConcurrencyTests
         var readers = Enumerable.Range(0, 3).Select(r => Task.Run(async () =>
         {
             var random = new Random(r);
-            while (!stop.IsCancellationRequested)
+
+            // At least a few searches each, even when the writers finish first on a busy machine.
+            for (var mine = 0; !stop.IsCancellationRequested || mine < 20; mine++)
             {
                 var writer = random.Next(Writers);
                 var i = random.Next(PerWriter);

@@ -51,6 +51,33 @@ public sealed class PersistenceTests
     }
 
     [Fact]
+    public async Task ReadInfoAsync_DescribesTheIndexWithoutLoadingIt()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.isvs");
+        await using var store = EmbeddedVectorStore.Create(Dimension, "vgg16-fc2", new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Half });
+        await store.UpsertAsync(TestVectors.Random(2, 50, Dimension).Select((v, i) => new VectorRecord($"r{i}", v)));
+        store.Properties["preset"] = "keras";
+        await store.SaveAsync(path);
+
+        var info = await EmbeddedVectorStore.ReadInfoAsync(path);
+        Assert.Equal(Path.GetFullPath(path), info.FilePath);
+        Assert.Equal(new FileInfo(path).Length, info.FileSize);
+        Assert.Equal(1, info.FormatVersion);
+        Assert.Equal(Dimension, info.Dimension);
+        Assert.Equal(VectorPrecision.Half, info.Precision);
+        Assert.Equal(50, info.Count);
+        Assert.Equal("vgg16-fc2", info.ModelId);
+        Assert.Equal(store.CreatedUtc, info.CreatedUtc);
+        Assert.Equal(store.UpdatedUtc, info.UpdatedUtc);
+        Assert.Equal("keras", info.Properties["preset"]);
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        await File.WriteAllBytesAsync(path, bytes.AsSpan(0, 64).ToArray());
+        await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.ReadInfoAsync(path));
+    }
+
+    [Fact]
     public async Task OpenAsync_WithOtherPrecision_ConvertsWhileLoading()
     {
         using var dir = TestPaths.CreateTempDirectory();
@@ -167,6 +194,58 @@ public sealed class PersistenceTests
         await store.SaveAsync(path);
         await using var opened = await EmbeddedVectorStore.OpenAsync(path);
         Assert.Equal(2, opened.Count);
+    }
+
+    [Fact]
+    public async Task SaveAsync_WhileWritersRun_SavesAConsistentSnapshot()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        await using var store = EmbeddedVectorStore.Create(Dimension, "m");
+        var random = new Random(11);
+        using var stop = new CancellationTokenSource();
+
+        // Each batch upserts a pair; a batch under 256 records is applied atomically, so a save holds both or neither.
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var v = TestVectors.Random(random, Dimension);
+                await store.UpsertAsync([new VectorRecord($"a{i}", v), new VectorRecord($"b{i}", v)]);
+            }
+        });
+
+        for (var save = 0; save < 5; save++)
+        {
+            var path = dir.Combine($"snapshot{save}.isvs");
+            await store.SaveAsync(path);
+            await using var opened = await EmbeddedVectorStore.OpenAsync(path);
+            var ids = opened.GetIds().ToHashSet();
+            Assert.Equal(0, ids.Count % 2);
+            foreach (var id in ids.Where(id => id[0] == 'a'))
+            {
+                Assert.Contains("b" + id[1..], ids);
+            }
+        }
+
+        await stop.CancelAsync();
+        await writer;
+    }
+
+    [Fact]
+    public async Task SaveAsync_Cancelled_LeavesTheOldFileAndNoTemporaryFile()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.isvs");
+        await using var store = EmbeddedVectorStore.Create(Dimension, "m");
+        await store.UpsertAsync(new VectorRecord("a", TestVectors.Random(1, 1, Dimension)[0]));
+        await store.SaveAsync(path);
+        var before = await File.ReadAllBytesAsync(path);
+        await store.UpsertAsync(new VectorRecord("b", TestVectors.Random(2, 1, Dimension)[0]));
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(path, cts.Token));
+        Assert.Equal(before, await File.ReadAllBytesAsync(path));
+        Assert.False(File.Exists(path + ".tmp"));
     }
 
     private static bool IsPadding(byte[] bytes, int position)

@@ -24,6 +24,19 @@ public sealed class VectorKernelsTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void Dot2_AnyLength_EqualsTwoDots(int length)
+    {
+        var random = new Random(length + 7);
+        var x0 = TestVectors.Random(random, length);
+        var x1 = TestVectors.Random(random, length);
+        var y = TestVectors.Random(random, length);
+        VectorKernels.Dot2(x0, x1, y, out var d0, out var d1);
+        Assert.Equal(VectorKernels.Dot(x0, y), d0, 1e-4f * MathF.Sqrt(length));
+        Assert.Equal(VectorKernels.Dot(x1, y), d1, 1e-4f * MathF.Sqrt(length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void DotHalf_AnyLength_MatchesFloat64OfWidenedValues(int length)
     {
         var halves = SpecialHalves(length);
