@@ -139,34 +139,33 @@ internal static class IndexCommand
 
     private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        writer.WriteStartObject();
-        writer.WriteString("folder", result.Folder);
-        writer.WriteString("index", Path.GetFullPath(indexPath));
-        writer.WriteString("model", extractor.ModelId);
-        writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
-        writer.WriteNumber("indexed", result.Indexed);
-        writer.WriteNumber("unchanged", result.Unchanged);
-        writer.WriteNumber("failed", result.Failed);
-        writer.WriteNumber("skipped", result.Skipped);
-        writer.WriteNumber("removed", result.Removed);
-        writer.WriteNumber("seconds", Math.Round(result.Elapsed.TotalSeconds, 3));
-        writer.WriteNumber("extractionSeconds", Math.Round(result.ExtractionTime.TotalSeconds, 3));
-        writer.WriteNumber("imagesPerSecond", Math.Round(result.ImagesPerSecond, 3));
-        writer.WriteStartArray("failures");
-        foreach (var problem in result.Files.Where(x => x.Outcome is FileIndexOutcome.Failed or FileIndexOutcome.Skipped))
+        JsonOutput.Write(writer =>
         {
             writer.WriteStartObject();
-            writer.WriteString("file", problem.Path);
-            writer.WriteString("outcome", problem.Outcome.ToString().ToLowerInvariant());
-            writer.WriteString("reason", problem.Reason);
-            writer.WriteEndObject();
-        }
+            writer.WriteString("folder", result.Folder);
+            writer.WriteString("index", Path.GetFullPath(indexPath));
+            writer.WriteString("model", extractor.ModelId);
+            writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
+            writer.WriteNumber("indexed", result.Indexed);
+            writer.WriteNumber("unchanged", result.Unchanged);
+            writer.WriteNumber("failed", result.Failed);
+            writer.WriteNumber("skipped", result.Skipped);
+            writer.WriteNumber("removed", result.Removed);
+            writer.WriteNumber("seconds", Math.Round(result.Elapsed.TotalSeconds, 3));
+            writer.WriteNumber("extractionSeconds", Math.Round(result.ExtractionTime.TotalSeconds, 3));
+            writer.WriteNumber("imagesPerSecond", Math.Round(result.ImagesPerSecond, 3));
+            writer.WriteStartArray("failures");
+            foreach (var problem in result.Files.Where(x => x.Outcome is FileIndexOutcome.Failed or FileIndexOutcome.Skipped))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("file", problem.Path);
+                writer.WriteString("outcome", problem.Outcome.ToString().ToLowerInvariant());
+                writer.WriteString("reason", problem.Reason);
+                writer.WriteEndObject();
+            }
 
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-        writer.Flush();
-        stdout.Write("\n"u8);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
     }
 }

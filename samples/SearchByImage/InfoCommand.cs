@@ -25,8 +25,9 @@ internal static class InfoCommand
             throw new IOException($"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");
         }
 
-        await using var store = await EmbeddedVectorStore.OpenAsync(indexPath, null, cancellationToken).ConfigureAwait(false);
-        var settings = IndexSettings.From(store);
+        // The header and metadata only: an index of millions of vectors answers at once.
+        var store = await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false);
+        var settings = IndexSettings.From(store.Properties);
         var rows = new List<(string Key, string Value)>
         {
             ("index", Path.GetFullPath(indexPath)),
@@ -36,7 +37,7 @@ internal static class InfoCommand
             ("preset", settings.Preset ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
             ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
-            ("size on disk", FormatBytes(new FileInfo(indexPath).Length)),
+            ("size on disk", FormatBytes(store.FileSize)),
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("updated", store.UpdatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("weights", settings.WeightsPath ?? "unknown"),
@@ -45,23 +46,22 @@ internal static class InfoCommand
 
         if (json)
         {
-            using var stdout = Console.OpenStandardOutput();
-            using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-            writer.WriteStartObject();
-            writer.WriteString("index", Path.GetFullPath(indexPath));
-            writer.WriteNumber("images", store.Count);
-            writer.WriteString("model", store.ModelId);
-            writer.WriteNumber("dimension", store.Dimension);
-            writer.WriteString("preset", settings.Preset);
-            writer.WriteString("extractionPrecision", settings.Precision);
-            writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
-            writer.WriteNumber("bytesOnDisk", new FileInfo(indexPath).Length);
-            writer.WriteString("createdUtc", store.CreatedUtc);
-            writer.WriteString("updatedUtc", store.UpdatedUtc);
-            writer.WriteString("weights", settings.WeightsPath);
-            writer.WriteEndObject();
-            writer.Flush();
-            stdout.Write("\n"u8);
+            JsonOutput.Write(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString("index", Path.GetFullPath(indexPath));
+                writer.WriteNumber("images", store.Count);
+                writer.WriteString("model", store.ModelId);
+                writer.WriteNumber("dimension", store.Dimension);
+                writer.WriteString("preset", settings.Preset);
+                writer.WriteString("extractionPrecision", settings.Precision);
+                writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
+                writer.WriteNumber("bytesOnDisk", store.FileSize);
+                writer.WriteString("createdUtc", store.CreatedUtc);
+                writer.WriteString("updatedUtc", store.UpdatedUtc);
+                writer.WriteString("weights", settings.WeightsPath);
+                writer.WriteEndObject();
+            });
             return 0;
         }
 

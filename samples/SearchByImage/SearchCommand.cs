@@ -148,27 +148,26 @@ internal static class SearchCommand
 
     private static void WriteJson(Request request, IVectorStore store, List<SearchHit> hits)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        writer.WriteStartObject();
-        writer.WriteString("query", request.Image is null ? request.Id : Path.GetFullPath(request.Image));
-        writer.WriteString("index", Path.GetFullPath(request.Index));
-        writer.WriteString("model", store.ModelId);
-        writer.WriteStartArray("results");
-        foreach (var hit in hits)
+        JsonOutput.Write(writer =>
         {
             writer.WriteStartObject();
-            writer.WriteNumber("rank", hit.Rank);
-            writer.WriteString("id", hit.Id);
-            writer.WriteString("path", hit.Path);
-            writer.WriteNumber("similarity", hit.Similarity);
-            writer.WriteEndObject();
-        }
+            writer.WriteString("query", request.Image is null ? request.Id : Path.GetFullPath(request.Image));
+            writer.WriteString("index", Path.GetFullPath(request.Index));
+            writer.WriteString("model", store.ModelId);
+            writer.WriteStartArray("results");
+            foreach (var hit in hits)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("rank", hit.Rank);
+                writer.WriteString("id", hit.Id);
+                writer.WriteString("path", hit.Path);
+                writer.WriteNumber("similarity", hit.Similarity);
+                writer.WriteEndObject();
+            }
 
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-        writer.Flush();
-        stdout.Write("\n"u8);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
     }
 
     private sealed record Request(string? Image, string? Id, string Index, int Top, float? MinScore, bool ExcludeSelf, bool Json, string? Sheet, string? Html);
