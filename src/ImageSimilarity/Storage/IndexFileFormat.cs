@@ -92,7 +92,7 @@ internal static class IndexFileFormat
         var elementSize = h.Precision switch { VectorPrecision.Single => 4L, VectorPrecision.Half => 2L, _ => 0L };
         if (BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != HeaderSize || h.Dimension <= 0 || elementSize == 0
             || h.Count < 0 || h.Count > int.MaxValue || h.MetaOffset != HeaderSize || h.MetaLength < 0 || h.MetaLength > int.MaxValue
-            || h.VectorOffset != AlignUp(h.MetaOffset + h.MetaLength) || h.VectorLength != h.Count * h.Dimension * elementSize)
+            || h.VectorOffset != AlignUp(h.MetaOffset + h.MetaLength) || (Int128)h.VectorLength != (Int128)h.Count * h.Dimension * elementSize)
         {
             return "its header is inconsistent (section sizes do not match the record count and dimension).";
         }

@@ -19,7 +19,7 @@ public sealed class KilledSaveTests(ITestOutputHelper output)
         Skip.IfNot(File.Exists(helper), $"The save helper {helper} is not built.");
         using var dir = TestPaths.CreateTempDirectory("imgsim-crash");
         var path = dir.Combine("index.isvs");
-        RunHelper(helper, path, once: true).WaitForExit();
+        RunHelper(helper, path, once: true, new TaskCompletionSource()).WaitForExit();
         Assert.True(File.Exists(path));
 
         var random = new Random(12345);
@@ -27,8 +27,19 @@ public sealed class KilledSaveTests(ITestOutputHelper output)
         var killedMidSave = 0;
         for (var round = 0; round < 8; round++)
         {
-            using var process = RunHelper(helper, path, once: false);
-            await Task.Delay(random.Next(150, 1200));
+            var saved = new TaskCompletionSource();
+            using var process = RunHelper(helper, path, once: false, saved);
+            if (round % 2 == 1)
+            {
+                // Odd rounds: let at least one save complete (the next one is then under way), so the file moves on.
+                await Task.WhenAny(saved.Task, Task.Delay(TimeSpan.FromSeconds(60)));
+                await Task.Delay(random.Next(0, 300));
+            }
+            else
+            {
+                await Task.Delay(random.Next(150, 1500));
+            }
+
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
             if (File.Exists(path + ".tmp"))
@@ -49,9 +60,10 @@ public sealed class KilledSaveTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"8 kills: {killedMidSave} left a half-written temporary file; final generation {lastGeneration}.");
+        Assert.True(lastGeneration > 1, "no save completed in the child process");
     }
 
-    private static Process RunHelper(string helper, string path, bool once)
+    private static Process RunHelper(string helper, string path, bool once, TaskCompletionSource saved)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
         var psi = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true };
@@ -65,7 +77,13 @@ public sealed class KilledSaveTests(ITestOutputHelper output)
         }
 
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.StartsWith("saved", StringComparison.Ordinal) == true)
+            {
+                saved.TrySetResult();
+            }
+        };
         process.BeginOutputReadLine();
         return process;
     }
