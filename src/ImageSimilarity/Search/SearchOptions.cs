@@ -48,7 +48,7 @@ public sealed class SearchOptions
 
     /// <summary>
     /// Gets or sets a value indicating whether to leave the query image itself out of the results when it is in the
-    /// store: results with the same content hash (<see cref="SearchMetadataKeys.ContentHash"/>, for image queries) or
+    /// store: results with the same content hash (<see cref="RecordMetadata.Sha256"/>, for image queries) or
     /// a similarity of at least <see cref="ExcludeQuerySimilarity"/>. Default <see langword="false"/>, which keeps the
     /// original recipe's behaviour (its results start with the query).
     /// </summary>

@@ -54,7 +54,7 @@ public sealed class SimilaritySearcher
     /// <summary>Adds an image, or replaces the one with the same id.</summary>
     /// <param name="id">The unique id, for example the image's path relative to the collection root.</param>
     /// <param name="image">The image.</param>
-    /// <param name="metadata">Extra metadata; the searcher adds <see cref="SearchMetadataKeys.Source"/>, <see cref="SearchMetadataKeys.ContentHash"/> and <see cref="SearchMetadataKeys.AddedUtc"/>.</param>
+    /// <param name="metadata">Extra metadata; the searcher adds <see cref="RecordMetadata.Path"/>, <see cref="RecordMetadata.Sha256"/> and <see cref="RecordMetadata.IndexedUtc"/>.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when the image is stored.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="id"/> or <paramref name="image"/> is <see langword="null"/>.</exception>
@@ -150,7 +150,7 @@ public sealed class SimilaritySearcher
             foreach (var result in raw)
             {
                 var isQuery = result.Similarity >= options.ExcludeQuerySimilarity
-                    || (queryHash is not null && result.Metadata.TryGetValue(SearchMetadataKeys.ContentHash, out var h) && string.Equals(h, queryHash, StringComparison.Ordinal));
+                    || (queryHash is not null && result.Metadata.TryGetValue(RecordMetadata.Sha256, out var h) && string.Equals(h, queryHash, StringComparison.Ordinal));
                 if (!isQuery)
                 {
                     kept.Add(result);
@@ -185,9 +185,9 @@ public sealed class SimilaritySearcher
             var m = batch[i].Metadata is { } extra
                 ? new Dictionary<string, string>(extra, StringComparer.Ordinal)
                 : new Dictionary<string, string>(3, StringComparer.Ordinal);
-            m[SearchMetadataKeys.Source] = image.FilePath ?? image.Name;
-            m[SearchMetadataKeys.ContentHash] = Hash(bytes.Span);
-            m[SearchMetadataKeys.AddedUtc] = added;
+            m[RecordMetadata.Path] = image.FilePath ?? image.Name;
+            m[RecordMetadata.Sha256] = Hash(bytes.Span);
+            m[RecordMetadata.IndexedUtc] = added;
             metadata[i] = m;
         }
 

@@ -40,9 +40,9 @@ public sealed class SimilaritySearcherTests
         Assert.Equal(["red", "reddish", "blue", "green"], results.Select(r => r.Id));
         Assert.Equal(1f, results[0].Similarity, 1e-6f);
         Assert.Equal("warm", results[0].Metadata["tag"]);
-        Assert.Equal("red.png", results[0].Metadata[SearchMetadataKeys.Source]);
-        Assert.Equal(64, results[0].Metadata[SearchMetadataKeys.ContentHash].Length);
-        Assert.True(results[0].Metadata.ContainsKey(SearchMetadataKeys.AddedUtc));
+        Assert.Equal("red.png", results[0].Metadata[RecordMetadata.Path]);
+        Assert.Equal(64, results[0].Metadata[RecordMetadata.Sha256].Length);
+        Assert.True(results[0].Metadata.ContainsKey(RecordMetadata.IndexedUtc));
     }
 
     [Fact]
