@@ -3,48 +3,12 @@ using ImageSimilarity.Storage;
 namespace ImageSimilarity.Search;
 
 /// <summary>What a <see cref="SimilaritySearcher"/> search returns.</summary>
-public sealed class SearchOptions
+public sealed class SearchOptions : VectorSearchOptions
 {
-    private int _top = 10;
-    private float? _minSimilarity;
     private float _excludeQuerySimilarity = 0.9999f;
 
     /// <summary>Gets the default options: the 10 best matches, no threshold, no filter, the query not excluded.</summary>
-    public static SearchOptions Default { get; } = new();
-
-    /// <summary>Gets or sets how many results at most. Default 10.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
-    public int Top
-    {
-        get => _top;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _top = value;
-        }
-    }
-
-    /// <summary>Gets or sets the smallest cosine similarity (-1 to 1) a result may have; <see langword="null"/> for none.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is outside [-1, 1] or NaN.</exception>
-    public float? MinSimilarity
-    {
-        get => _minSimilarity;
-        set
-        {
-            if (value is { } v && !(v >= -1f && v <= 1f))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum similarity must be between -1 and 1.");
-            }
-
-            _minSimilarity = value;
-        }
-    }
-
-    /// <summary>Gets or sets a metadata filter: only records holding every one of these key/value pairs are returned.</summary>
-    public IReadOnlyDictionary<string, string>? MetadataEquals { get; set; }
-
-    /// <summary>Gets or sets ids to leave out of the results.</summary>
-    public IReadOnlySet<string>? ExcludeIds { get; set; }
+    public static new SearchOptions Default { get; } = new();
 
     /// <summary>
     /// Gets or sets a value indicating whether to leave the query image itself out of the results when it is in the

@@ -1,7 +1,8 @@
 namespace ImageSimilarity.Storage;
 
 /// <summary>What a vector search returns.</summary>
-public sealed class VectorSearchOptions
+/// <remarks>Not sealed: <see cref="Search.SearchOptions"/> extends it with the searcher's own options.</remarks>
+public class VectorSearchOptions
 {
     private int _top = 10;
     private float? _minSimilarity;
