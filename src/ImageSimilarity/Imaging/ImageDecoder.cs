@@ -47,7 +47,7 @@ internal static class ImageDecoder
         }
 
         var rgbaInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[checked(info.Width * info.Height * 4)];
+        var rgba = GC.AllocateUninitializedArray<byte>(checked(info.Width * info.Height * 4));
         SKCodecResult result;
         unsafe
         {
@@ -68,43 +68,27 @@ internal static class ImageDecoder
     }
 
     /// <summary>
-    /// Drops alpha, compositing over <paramref name="background"/> with Pillow's <c>alpha_composite</c> integer
-    /// maths (7 fractional bits, rounded division by 255), so results match the reference bit for bit.
+    /// Composites transparent pixels over <paramref name="background"/> in place, with Pillow's <c>alpha_composite</c>
+    /// integer maths (7 fractional bits, rounded division by 255), so results match the reference bit for bit. The
+    /// buffer then serves as an RGB image with 4 bytes per pixel (the alpha byte is no longer read).
     /// </summary>
     private static RgbImage Composite(byte[] rgba, int width, int height, bool hasAlpha, RgbColor background)
     {
-        var image = new RgbImage(width, height);
-        var dst = image.Pixels;
-        int n = width * height;
-        if (!hasAlpha)
+        if (hasAlpha)
         {
-            for (int i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3)
+            for (int s = 0; s < rgba.Length; s += 4)
             {
-                dst[d] = rgba[s];
-                dst[d + 1] = rgba[s + 1];
-                dst[d + 2] = rgba[s + 2];
+                int a = rgba[s + 3];
+                if (a != 255)
+                {
+                    rgba[s] = Blend(rgba[s], background.R, a);
+                    rgba[s + 1] = Blend(rgba[s + 1], background.G, a);
+                    rgba[s + 2] = Blend(rgba[s + 2], background.B, a);
+                }
             }
-
-            return image;
         }
 
-        for (int i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3)
-        {
-            int a = rgba[s + 3];
-            if (a == 255)
-            {
-                dst[d] = rgba[s];
-                dst[d + 1] = rgba[s + 1];
-                dst[d + 2] = rgba[s + 2];
-                continue;
-            }
-
-            dst[d] = Blend(rgba[s], background.R, a);
-            dst[d + 1] = Blend(rgba[s + 1], background.G, a);
-            dst[d + 2] = Blend(rgba[s + 2], background.B, a);
-        }
-
-        return image;
+        return new RgbImage(width, height, rgba, bytesPerPixel: 4);
     }
 
     private static byte Blend(int src, int bg, int alpha)
@@ -124,7 +108,8 @@ internal static class ImageDecoder
         int w = src.Width, h = src.Height;
         bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         int ow = swap ? h : w, oh = swap ? w : h;
-        var dst = new RgbImage(ow, oh);
+        int bpp = src.BytesPerPixel;
+        var dst = new RgbImage(ow, oh, bpp);
         var s = src.Pixels;
         var d = dst.Pixels;
         for (int y = 0; y < oh; y++)
@@ -142,7 +127,7 @@ internal static class ImageDecoder
                     SKEncodedOrigin.LeftBottom => (w - 1 - y, x),          // 8: rotate 90 counter-clockwise
                     _ => (x, y),
                 };
-                int si = (sy * w + sx) * 3, di = (y * ow + x) * 3;
+                int si = ((sy * w) + sx) * bpp, di = ((y * ow) + x) * bpp;
                 d[di] = s[si];
                 d[di + 1] = s[si + 1];
                 d[di + 2] = s[si + 2];

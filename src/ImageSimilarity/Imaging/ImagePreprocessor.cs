@@ -112,18 +112,19 @@ public sealed class ImagePreprocessor
     {
         const int plane = InputSize * InputSize;
         var p = image.Pixels;
+        int bpp = image.BytesPerPixel;
         for (int c = 0; c < 3; c++)
         {
             float mean = TorchvisionMean[c], std = TorchvisionStd[c];
             var dst = destination.Slice(c * plane, plane);
             for (int y = 0; y < InputSize; y++)
             {
-                int row = ((top + y) * image.Stride) + (left * 3) + c;
+                int row = ((top + y) * image.Stride) + (left * bpp) + c;
                 int o = y * InputSize;
                 for (int x = 0; x < InputSize; x++)
                 {
                     // The same float32 operations as ToTensor (divide by 255) then Normalize (subtract, divide).
-                    float v = p[row + (x * 3)] / 255f;
+                    float v = p[row + (x * bpp)] / 255f;
                     dst[o + x] = (v - mean) / std;
                 }
             }
@@ -134,6 +135,7 @@ public sealed class ImagePreprocessor
     {
         const int plane = InputSize * InputSize;
         var p = image.Pixels;
+        int bpp = image.BytesPerPixel;
         for (int c = 0; c < 3; c++)
         {
             int source = 2 - c; // BGR order
@@ -141,7 +143,7 @@ public sealed class ImagePreprocessor
             var dst = destination.Slice(c * plane, plane);
             for (int i = 0; i < plane; i++)
             {
-                dst[i] = p[(i * 3) + source] - mean;
+                dst[i] = p[(i * bpp) + source] - mean;
             }
         }
     }

@@ -10,6 +10,8 @@ namespace ImageSimilarity.Imaging;
 /// 8-bit intermediate (rounded, clipped), then the vertical pass. Nearest: source positions accumulated in double
 /// precision exactly as Pillow's affine scaler does, which matters where a position lands on an integer.
 /// SkiaSharp's own filters use different kernels, so they cannot give these values.
+/// Single-threaded on purpose: callers preprocess several images at once (the indexer's decode workers), and
+/// nested parallel loops there only compete with the model's threads.
 /// </remarks>
 internal static class PillowResize
 {
@@ -59,13 +61,14 @@ internal static class PillowResize
         var dst = new RgbImage(width, height);
         var s = src.Pixels;
         var d = dst.Pixels;
+        int bpp = src.BytesPerPixel;
         for (int y = 0; y < height; y++)
         {
             int srcRow = ys[y] * src.Stride;
             int dstRow = y * dst.Stride;
             for (int x = 0; x < width; x++)
             {
-                int si = srcRow + (xs[x] * 3);
+                int si = srcRow + (xs[x] * bpp);
                 int di = dstRow + (x * 3);
                 d[di] = s[si];
                 d[di + 1] = s[si + 1];
@@ -165,7 +168,8 @@ internal static class PillowResize
         var s = src.Pixels;
         var d = dst.Pixels;
         int srcStride = src.Stride;
-        Parallel.For(0, rows, y =>
+        int bpp = src.BytesPerPixel;
+        for (int y = 0; y < rows; y++)
         {
             int srcRow = (y + firstRow) * srcStride;
             int dstRow = y * dst.Stride;
@@ -175,8 +179,8 @@ internal static class PillowResize
                 int xmax = bounds[(xx * 2) + 1];
                 int k = xx * kernelSize;
                 int r = 1 << (PrecisionBits - 1), g = r, b = r;
-                int si = srcRow + (xmin * 3);
-                for (int x = 0; x < xmax; x++, si += 3)
+                int si = srcRow + (xmin * bpp);
+                for (int x = 0; x < xmax; x++, si += bpp)
                 {
                     int c = kernel[k + x];
                     r += s[si] * c;
@@ -189,18 +193,19 @@ internal static class PillowResize
                 d[di + 1] = Clip8(g);
                 d[di + 2] = Clip8(b);
             }
-        });
+        }
+
         return dst;
     }
 
     private static RgbImage Vertical(RgbImage src, int height, int rowOffset, int[] bounds, int[] kernel, int kernelSize)
     {
         int width = src.Width;
-        var dst = new RgbImage(width, height);
+        var dst = new RgbImage(width, height, src.BytesPerPixel);
         var s = src.Pixels;
         var d = dst.Pixels;
         int stride = src.Stride;
-        Parallel.For(0, height, yy =>
+        for (int yy = 0; yy < height; yy++)
         {
             int ymin = bounds[yy * 2] - rowOffset;
             int ymax = bounds[(yy * 2) + 1];
@@ -217,7 +222,8 @@ internal static class PillowResize
 
                 d[dstRow + i] = Clip8(acc);
             }
-        });
+        }
+
         return dst;
     }
 }

@@ -163,8 +163,11 @@ public sealed class ImageDecoderTests
         var white = ImageDecoder.Decode(png, "clear.png", ImageDecoderOptions.Default);
         var black = ImageDecoder.Decode(png, "clear.png", new ImageDecoderOptions { Background = RgbColor.Black });
 
-        Assert.All(white.Pixels, b => Assert.Equal(255, b));
-        Assert.All(black.Pixels, b => Assert.Equal(0, b));
+        for (int i = 0; i < white.Pixels.Length; i += white.BytesPerPixel)
+        {
+            Assert.Equal([255, 255, 255], white.Pixels[i..(i + 3)]);
+            Assert.Equal([0, 0, 0], black.Pixels[i..(i + 3)]);
+        }
     }
 
     [Theory]

@@ -29,7 +29,7 @@ internal sealed class HistogramExtractor(string modelId = HistogramExtractor.Mod
             var image = ImageDecoder.Decode(bytes.Span, images[i].Name, ImageDecoderOptions.Default);
             var histogram = new float[64];
             var p = image.Pixels;
-            for (var j = 0; j < p.Length; j += 3)
+            for (var j = 0; j < p.Length; j += image.BytesPerPixel)
             {
                 histogram[((p[j] >> 6) * 16) + ((p[j + 1] >> 6) * 4) + (p[j + 2] >> 6)]++;
             }
