@@ -11,6 +11,12 @@ if (args is ["--quick", ..])
     return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0].StartsWith("--peer-", StringComparison.Ordinal))
+{
+    // The library's side of benchmarks/peers/run.sh (JSON lines, measured like the Python and ONNX Runtime peers).
+    return await ImageSimilarity.Benchmarks.PeerHarness.RunAsync(args);
+}
+
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(1).WithIterationCount(5).WithLaunchCount(1).AsDefault())
     .WithOptions(ConfigOptions.JoinSummary);

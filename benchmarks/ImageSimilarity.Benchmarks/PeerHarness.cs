@@ -1,0 +1,257 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Storage;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ImageSimilarity.Benchmarks;
+
+/// <summary>
+/// This library's side of benchmarks/peers/run.sh, measured like the peers (one warm-up, then the median of N runs,
+/// Stopwatch) and printed as one JSON object per line:
+/// <code>
+/// --peer-extraction [--weights F] [--batches 1,8,16] [--precision fp32,bf16] [--iterations 5] [--threads N] [--engine library|functional|channels-last]
+/// --peer-gemm [--size 4096] [--iterations 5] [--threads N]
+/// --peer-search [--counts 10000,100000] [--iterations 7]
+/// </code>
+/// <c>--engine functional</c> and <c>channels-last</c> run the same VGG16 as plain TorchSharp calls over random tensors
+/// (no weights file), in NCHW or in channels-last memory layout: the probe for the fp32 gap to ONNX Runtime.
+/// </summary>
+internal static class PeerHarness
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var iterations = int.Parse(Option(args, "--iterations", "5"), CultureInfo.InvariantCulture);
+        var threads = int.Parse(Option(args, "--threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        switch (args[0])
+        {
+            case "--peer-extraction":
+                var batches = Option(args, "--batches", "1,8,16").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
+                var precisions = Option(args, "--precision", "fp32,bf16").Split(',');
+                var engine = Option(args, "--engine", "library");
+                foreach (var precision in precisions)
+                {
+                    if (engine == "library")
+                    {
+                        await ExtractionAsync(Option(args, "--weights", string.Empty), precision, batches, iterations, threads).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        Functional(engine == "channels-last", precision, batches, iterations, threads);
+                    }
+                }
+
+                return 0;
+            case "--peer-gemm":
+                Gemm(int.Parse(Option(args, "--size", "4096"), CultureInfo.InvariantCulture), iterations, threads);
+                return 0;
+            case "--peer-search":
+                var counts = Option(args, "--counts", "10000,100000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture));
+                foreach (var count in counts)
+                {
+                    foreach (var precision in new[] { VectorPrecision.Single, VectorPrecision.Half })
+                    {
+                        await SearchAsync(count, precision, iterations).ConfigureAwait(false);
+                    }
+                }
+
+                return 0;
+            default:
+                Console.Error.WriteLine($"unknown mode {args[0]}");
+                return 2;
+        }
+    }
+
+    private static async Task ExtractionAsync(string weights, string precisionName, int[] batches, int iterations, int threads)
+    {
+        var precision = ParsePrecision(precisionName);
+        var path = string.IsNullOrEmpty(weights) ? BenchmarkWeights.ForExtraction() : weights;
+        using var extractor = BenchmarkWeights.Load(path, precision, batches.Max(), threads);
+        foreach (var batch in batches)
+        {
+            var images = BenchmarkWeights.RandomImages(batch, seed: batch);
+            var seconds = await MedianAsync(iterations, async () => (await extractor.ExtractAsync(images).ConfigureAwait(false)).Count).ConfigureAwait(false);
+            Emit(new()
+            {
+                ["peer"] = "imagesimilarity",
+                ["version"] = "TorchSharp " + typeof(torch).Assembly.GetName().Version?.ToString(3),
+                ["precision"] = precisionName,
+                ["batch"] = batch,
+                ["threads"] = torch.get_num_threads(),
+                ["load_seconds"] = extractor.LoadTime.TotalSeconds,
+                ["seconds_per_batch"] = seconds,
+                ["images_per_second"] = batch / seconds,
+            });
+        }
+    }
+
+    /// <summary>VGG16 up to fc2 + ReLU as plain TorchSharp calls over seeded random weights.</summary>
+    private static void Functional(bool channelsLast, string precisionName, int[] batches, int iterations, int threads)
+    {
+        torch.set_num_threads(threads);
+        var dtype = ParsePrecision(precisionName) == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        torch.manual_seed(0);
+        var convs = new List<(Tensor W, Tensor B)>();
+        int channels = 3;
+        foreach (var c in Vgg16Network.Configuration.Where(c => c != 0))
+        {
+            var w = (torch.randn(c, channels, 3, 3) * MathF.Sqrt(2f / (channels * 9))).to(dtype);
+            convs.Add((channelsLast ? ToChannelsLast(w) : w, torch.zeros(c, dtype: dtype)));
+            channels = c;
+        }
+
+        var fc1 = ((torch.randn(4096, 25088) * 0.01f).to(dtype), torch.zeros(4096, dtype: dtype));
+        var fc2 = ((torch.randn(4096, 4096) * 0.02f).to(dtype), torch.zeros(4096, dtype: dtype));
+
+        Tensor Forward(Tensor input)
+        {
+            using var scope = NewDisposeScope();
+            var x = channelsLast ? ToChannelsLast(input) : input;
+            int layer = 0;
+            foreach (var c in Vgg16Network.Configuration)
+            {
+                if (c == 0)
+                {
+                    x = nn.functional.max_pool2d(x, 2, 2);
+                    continue;
+                }
+
+                x = nn.functional.conv2d(x, convs[layer].W, convs[layer].B, padding: [1, 1]).relu_();
+                layer++;
+            }
+
+            x = nn.functional.adaptive_avg_pool2d(x, [7, 7]).flatten(1);
+            x = nn.functional.linear(x, fc1.Item1, fc1.Item2).relu_();
+            x = nn.functional.linear(x, fc2.Item1, fc2.Item2).relu_();
+            return x.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        }
+
+        foreach (var batch in batches)
+        {
+            using var input = torch.randn(batch, 3, 224, 224).to(dtype);
+            var seconds = Median(iterations, () =>
+            {
+                using var inference = torch.inference_mode();
+                using var output = Forward(input);
+                return output.shape[0];
+            });
+            Emit(new()
+            {
+                ["peer"] = channelsLast ? "torchsharp-channels-last" : "torchsharp-functional",
+                ["version"] = "TorchSharp " + typeof(torch).Assembly.GetName().Version?.ToString(3),
+                ["precision"] = precisionName,
+                ["batch"] = batch,
+                ["threads"] = torch.get_num_threads(),
+                ["seconds_per_batch"] = seconds,
+                ["images_per_second"] = batch / seconds,
+            });
+        }
+
+        foreach (var (w, b) in convs.Append(fc1).Append(fc2))
+        {
+            w.Dispose();
+            b.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// NCHW shape with NHWC strides (what PyTorch calls channels_last): TorchSharp 0.107 has no
+    /// <c>contiguous(memory_format)</c>, but a permute, a copy and the inverse permute give the same tensor.
+    /// </summary>
+    internal static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    private static void Gemm(int n, int iterations, int threads)
+    {
+        torch.set_num_threads(threads);
+        foreach (var (dtype, name) in new[] { (ScalarType.Float32, "fp32"), (ScalarType.BFloat16, "bf16") })
+        {
+            torch.manual_seed(0);
+            using var a = torch.randn(n, n).to(dtype);
+            using var b = torch.randn(n, n).to(dtype);
+            var seconds = Median(iterations, () =>
+            {
+                using var inference = torch.inference_mode();
+                using var c = torch.matmul(a, b);
+                return c.shape[0];
+            });
+            Emit(new()
+            {
+                ["probe"] = "gemm",
+                ["library"] = "TorchSharp " + typeof(torch).Assembly.GetName().Version?.ToString(3) + " (libtorch)",
+                ["precision"] = name,
+                ["size"] = n,
+                ["threads"] = torch.get_num_threads(),
+                ["gflops"] = 2.0 * n * n * n / seconds / 1e9,
+            });
+        }
+    }
+
+    private static async Task SearchAsync(int count, VectorPrecision precision, int iterations)
+    {
+        var bench = new SearchBenchmarks { Count = count, Precision = precision };
+        await bench.SetupAsync().ConfigureAwait(false);
+        try
+        {
+            var bytes = (double)count * BenchmarkData.Dimension * (precision == VectorPrecision.Half ? 2 : 4);
+            var stream = Median(iterations, () => (long)bench.StreamOnce());
+            var single = Median(iterations, () => bench.SearchOne().GetAwaiter().GetResult());
+            var batch = Median(Math.Max(3, iterations / 2), () => bench.SearchBatch32().GetAwaiter().GetResult()) / 32;
+            var name = precision == VectorPrecision.Half ? "half" : "fp32";
+            Emit(new() { ["peer"] = "imagesimilarity", ["search"] = "stream", ["count"] = count, ["precision"] = name, ["ms"] = stream * 1e3, ["gb_per_s"] = bytes / stream / 1e9 });
+            Emit(new() { ["peer"] = "imagesimilarity", ["search"] = "single", ["count"] = count, ["precision"] = name, ["ms"] = single * 1e3 });
+            Emit(new() { ["peer"] = "imagesimilarity", ["search"] = "batch32", ["count"] = count, ["precision"] = name, ["ms"] = batch * 1e3 });
+        }
+        finally
+        {
+            await bench.CleanupAsync().ConfigureAwait(false);
+        }
+    }
+
+    internal static ComputePrecision ParsePrecision(string name) => name switch
+    {
+        "fp32" => ComputePrecision.Float32,
+        "bf16" => ComputePrecision.BFloat16,
+        _ => throw new ArgumentException($"Unknown precision '{name}' (use fp32 or bf16).", nameof(name)),
+    };
+
+    internal static string Option(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
+    internal static double Median<T>(int n, Func<T> run)
+    {
+        run();
+        var times = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times[i] = sw.Elapsed.TotalSeconds;
+        }
+
+        Array.Sort(times);
+        return times[n / 2];
+    }
+
+    private static async Task<double> MedianAsync(int n, Func<Task<int>> run)
+    {
+        await run().ConfigureAwait(false);
+        var times = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await run().ConfigureAwait(false);
+            times[i] = sw.Elapsed.TotalSeconds;
+        }
+
+        Array.Sort(times);
+        return times[n / 2];
+    }
+
+    private static void Emit(Dictionary<string, object> line) => Console.WriteLine(JsonSerializer.Serialize(line));
+}
