@@ -1,45 +1,224 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics.Tensors;
+using System.Reflection;
+using BenchmarkDotNet.Attributes;
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
 using ImageSimilarity.Storage;
 
 namespace ImageSimilarity.Benchmarks;
 
 /// <summary>
-/// A quick Stopwatch check (no BenchmarkDotNet statistics) of search time against stream time:
-/// <c>ImageSimilarity.Benchmarks --quick [count] [single|half] [threads]</c>. For tuning only; report numbers from
-/// the BenchmarkDotNet runs.
+/// <para><c>ImageSimilarity.Benchmarks --quick</c>: the smoke run CI uses so the benchmarks never rot (well under 3
+/// minutes, no download, exit code 1 on any failure). It runs every benchmark method once with the smallest parameters
+/// (setup, body, cleanup: what BenchmarkDotNet would call), then checks results: preprocessing of every size and
+/// preset, store upsert/search/save/open, and a real extraction in fp32 and bf16 on random weights written on the
+/// fly (<see cref="BenchmarkWeights"/>). The weight-loading benchmarks for the two <c>.pth</c> formats run only when
+/// <c>$IMAGESIMILARITY_BENCH_WEIGHTS_DIR</c> names their folder (generating them needs Python and 20 s).</para>
+/// <para><c>--quick COUNT [single|half]</c>: the storage engineer's Stopwatch loop of search time against stream time
+/// over COUNT vectors, for tuning.</para>
 /// </summary>
 internal static class QuickCheck
 {
+    private static int _failures;
+
     public static async Task<int> RunAsync(string[] args)
     {
-        var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
-        var precision = args.Length > 2 && args[2] == "half" ? VectorPrecision.Half : VectorPrecision.Single;
+        if (args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var count))
+        {
+            return await SearchLoopAsync(count, args.Length > 2 && args[2] == "half" ? VectorPrecision.Half : VectorPrecision.Single).ConfigureAwait(false);
+        }
+
+        var total = Stopwatch.StartNew();
+        await Step("benchmark methods, smallest parameters", EveryBenchmarkOnceAsync).ConfigureAwait(false);
+        await Step("preprocessing per size and preset", Preprocessing).ConfigureAwait(false);
+        await Step("store upsert, search, save, open", StoreAsync).ConfigureAwait(false);
+        await Step("extraction fp32 and bf16 (random weights)", ExtractionAsync).ConfigureAwait(false);
+        Console.WriteLine(_failures == 0
+            ? $"quick: all checks passed in {total.Elapsed.TotalSeconds:F0} s"
+            : $"quick: {_failures} check(s) FAILED ({total.Elapsed.TotalSeconds:F0} s)");
+        return _failures == 0 ? 0 : 1;
+    }
+
+    private static async Task Step(string name, Func<Task> step)
+    {
+        Console.WriteLine($"quick: {name}");
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            await step().ConfigureAwait(false);
+            Console.WriteLine($"quick:   done in {sw.Elapsed.TotalSeconds:F1} s");
+        }
+#pragma warning disable CA1031 // A smoke run reports every failure and carries on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _failures++;
+            Console.WriteLine($"quick:   FAILED: {e}");
+        }
+    }
+
+    private static void Check(bool condition, string what)
+    {
+        if (!condition)
+        {
+            _failures++;
+            Console.WriteLine($"quick:   FAILED: {what}");
+        }
+    }
+
+    private static Task Step(string name, Action step) => Step(name, () =>
+    {
+        step();
+        return Task.CompletedTask;
+    });
+
+    /// <summary>Runs [GlobalSetup], each [Benchmark] once and [GlobalCleanup] of every benchmark class.</summary>
+    private static async Task EveryBenchmarkOnceAsync()
+    {
+        var haveReferenceFiles = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(BenchmarkWeights.WeightsDirectoryVariable));
+        var types = typeof(QuickCheck).Assembly.GetTypes()
+            .Where(t => t.GetMethods().Any(m => m.GetCustomAttribute<BenchmarkAttribute>() is not null))
+            .OrderBy(t => t.Name, StringComparer.Ordinal);
+        foreach (var type in types)
+        {
+            var instance = Activator.CreateInstance(type)!;
+            foreach (var property in type.GetProperties())
+            {
+                if (property.GetCustomAttribute<ParamsAttribute>() is { } values)
+                {
+                    property.SetValue(instance, values.Values[0]);
+                }
+            }
+
+            if (type == typeof(WeightLoadingBenchmarks))
+            {
+                if (!haveReferenceFiles)
+                {
+                    // The safetensors path is still exercised: the extraction checks load a generated safetensors file.
+                    Console.WriteLine($"quick:   {type.Name}: skipped (set ${BenchmarkWeights.WeightsDirectoryVariable} to a folder written by tests/reference/vgg16_reference.py full)");
+                    continue;
+                }
+            }
+
+            var sw = Stopwatch.StartNew();
+            await InvokeAll<GlobalSetupAttribute>(type, instance).ConfigureAwait(false);
+            try
+            {
+                await InvokeAll<BenchmarkAttribute>(type, instance).ConfigureAwait(false);
+            }
+            finally
+            {
+                await InvokeAll<GlobalCleanupAttribute>(type, instance).ConfigureAwait(false);
+            }
+
+            Console.WriteLine($"quick:   {type.Name}: ok ({sw.Elapsed.TotalSeconds:F1} s)");
+        }
+    }
+
+    private static async Task InvokeAll<TAttribute>(Type type, object instance)
+        where TAttribute : Attribute
+    {
+        foreach (var method in type.GetMethods().Where(m => m.GetCustomAttribute<TAttribute>() is not null))
+        {
+            var result = method.Invoke(instance, null);
+            if (result is Task task)
+            {
+                await task.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void Preprocessing()
+    {
+        foreach (var size in new[] { "small", "typical", "12MP" })
+        {
+            var jpeg = BenchmarkImages.Jpeg(size);
+            foreach (var preset in new[] { PreprocessingPreset.Torchvision, PreprocessingPreset.KerasCaffe })
+            {
+                var preprocessor = new ImagePreprocessor(preset);
+                var image = ImageInput.FromBytes(jpeg, $"{size}.jpeg");
+                var ms = PeerHarness.Median(size == "12MP" ? 1 : 3, () => preprocessor.Preprocess(image)) * 1e3;
+                var tensor = preprocessor.Preprocess(image);
+                Check(tensor.Data.Length == ImagePreprocessor.InputLength, $"{size} {preset}: {tensor.Data.Length} floats");
+                Check(TensorPrimitives.MaxMagnitude(tensor.Data.Span) is > 0 and < 300, $"{size} {preset}: values out of range");
+                Console.WriteLine($"quick:   {size} ({jpeg.Length / 1024} KB JPEG) {preset}: {ms:F1} ms");
+            }
+        }
+    }
+
+    private static async Task StoreAsync()
+    {
+        foreach (var precision in new[] { VectorPrecision.Single, VectorPrecision.Half })
+        {
+            const int Count = 3000;
+            var records = BenchmarkData.Records(Count, seed: 9).ToArray();
+            await using var store = EmbeddedVectorStore.Create(BenchmarkData.Dimension, "quick", new EmbeddedVectorStoreOptions { Precision = precision });
+            await store.UpsertAsync(records).ConfigureAwait(false);
+            Check(store.Count == Count, $"{precision}: count {store.Count}");
+            var query = records[1234].Vector;
+            var hits = await store.SearchAsync(query).ConfigureAwait(false);
+            Check(hits.Count == 10 && hits[0].Id == records[1234].Id && hits[0].Similarity > 0.999f, $"{precision}: a stored vector is not its own top hit");
+            var batch = await store.SearchBatchAsync([query, records[7].Vector]).ConfigureAwait(false);
+            Check(batch.Count == 2 && batch[0][0].Id == records[1234].Id && batch[1][0].Id == records[7].Id, $"{precision}: batched search disagrees");
+            var path = Path.Combine(Path.GetTempPath(), $"imgsim-quick-{Guid.NewGuid():N}.isvs");
+            try
+            {
+                await store.SaveAsync(path).ConfigureAwait(false);
+                await using var opened = await EmbeddedVectorStore.OpenAsync(path).ConfigureAwait(false);
+                var again = await opened.SearchAsync(query).ConfigureAwait(false);
+                Check(opened.Count == Count && again[0].Id == hits[0].Id, $"{precision}: saved and opened store differs");
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+
+            Console.WriteLine($"quick:   {Count} x {BenchmarkData.Dimension} {precision}: upsert, search, batch, save, open ok");
+        }
+    }
+
+    private static async Task ExtractionAsync()
+    {
+        var path = BenchmarkWeights.ForExtraction();
+        var images = new[] { "small", "typical" }
+            .Select((size, i) => new ImagePreprocessor().Preprocess(ImageInput.FromBytes(BenchmarkImages.Jpeg(size, seed: i), size)))
+            .ToArray();
+        var features = new Dictionary<ComputePrecision, IReadOnlyList<float[]>>();
+        foreach (var precision in new[] { ComputePrecision.Float32, ComputePrecision.BFloat16 })
+        {
+            using var extractor = BenchmarkWeights.Load(path, precision, batchSize: images.Length);
+            var sw = Stopwatch.StartNew();
+            var vectors = await extractor.ExtractAsync(images).ConfigureAwait(false);
+            var seconds = sw.Elapsed.TotalSeconds;
+            Check(vectors.Count == images.Length && vectors.All(v => v.Length == Vgg16FeatureExtractor.FeatureDimension), $"{precision}: wrong shape");
+            Check(vectors.All(v => v.All(float.IsFinite) && v.Min() >= 0 && v.Max() > 0), $"{precision}: features not finite, negative or all zero");
+            features[precision] = vectors;
+            Console.WriteLine($"quick:   {precision}: load {extractor.LoadTime.TotalSeconds:F1} s, batch of {images.Length} in {seconds:F2} s (first call)");
+        }
+
+        for (var i = 0; i < images.Length; i++)
+        {
+            var cosine = TensorPrimitives.CosineSimilarity(features[ComputePrecision.Float32][i], features[ComputePrecision.BFloat16][i]);
+            Console.WriteLine($"quick:   cosine fp32 vs bf16, image {i}: {cosine:F5}");
+            Check(cosine >= 0.99f, $"cosine fp32 vs bf16 {cosine:F5} < 0.99");
+        }
+    }
+
+    private static async Task<int> SearchLoopAsync(int count, VectorPrecision precision)
+    {
         var bench = new SearchBenchmarks { Count = count, Precision = precision };
         await bench.SetupAsync().ConfigureAwait(false);
         for (var round = 0; round < 3; round++)
         {
-            var stream = Median(5, () => bench.StreamOnce());
-            var one = Median(5, () => bench.SearchOne().GetAwaiter().GetResult());
-            var batch = Median(3, () => bench.SearchBatch32().GetAwaiter().GetResult()) / 32;
+            var stream = PeerHarness.Median(5, () => bench.StreamOnce()) * 1e3;
+            var one = PeerHarness.Median(5, () => bench.SearchOne().GetAwaiter().GetResult()) * 1e3;
+            var batch = PeerHarness.Median(3, () => bench.SearchBatch32().GetAwaiter().GetResult()) * 1e3 / 32;
             Console.WriteLine($"{count} {precision}: stream {stream:F1} ms, search {one:F1} ms ({one / stream:F2}x), batch-32 {batch:F1} ms/query");
         }
 
         await bench.CleanupAsync().ConfigureAwait(false);
         return 0;
-    }
-
-    private static double Median<T>(int n, Func<T> action)
-    {
-        var times = new double[n];
-        for (var i = 0; i < n; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            times[i] = sw.Elapsed.TotalMilliseconds;
-        }
-
-        Array.Sort(times);
-        return times[n / 2];
     }
 }
