@@ -16,6 +16,8 @@ namespace ImageSimilarity.Benchmarks;
 /// --peer-extraction [--weights F] [--batches 1,8,16] [--precision fp32,bf16] [--iterations 5] [--threads N] [--engine library|functional|channels-last]
 /// --peer-gemm [--size 4096] [--iterations 5] [--threads N]
 /// --peer-search [--counts 10000,100000] [--iterations 7]
+/// --peer-load --directory D [--iterations 3]            (D holds vgg16_legacy.pth, vgg16_zip.pth, vgg16_timm.safetensors)
+/// --peer-cosine --images DIR [--weights F] [--count 16] (fp32 against bf16 features of real images)
 /// </code>
 /// <c>--engine functional</c> and <c>channels-last</c> run the same VGG16 as plain TorchSharp calls over random tensors
 /// (no weights file), in NCHW or in channels-last memory layout: the probe for the fp32 gap to ONNX Runtime.
@@ -59,6 +61,25 @@ internal static class PeerHarness
                 }
 
                 return 0;
+            case "--peer-load":
+                foreach (var file in BenchmarkWeights.ReferenceFiles)
+                {
+                    var path = Path.Combine(Option(args, "--directory", "."), file);
+                    foreach (var precision in new[] { "fp32", "bf16" })
+                    {
+                        var seconds = Median(iterations, () =>
+                        {
+                            using var extractor = BenchmarkWeights.Load(path, ParsePrecision(precision), 8, threads);
+                            return extractor.LoadTime;
+                        });
+                        Emit(new() { ["peer"] = "imagesimilarity", ["load"] = file, ["precision"] = precision, ["bytes"] = new FileInfo(path).Length, ["seconds"] = seconds });
+                    }
+                }
+
+                return 0;
+            case "--peer-cosine":
+                await CosineAsync(Option(args, "--images", "."), Option(args, "--weights", string.Empty), int.Parse(Option(args, "--count", "16"), CultureInfo.InvariantCulture)).ConfigureAwait(false);
+                return 0;
             default:
                 Console.Error.WriteLine($"unknown mode {args[0]}");
                 return 2;
@@ -86,6 +107,33 @@ internal static class PeerHarness
                 ["images_per_second"] = batch / seconds,
             });
         }
+    }
+
+    private static async Task CosineAsync(string folder, string weights, int count)
+    {
+        var path = string.IsNullOrEmpty(weights) ? BenchmarkWeights.ForExtraction() : weights;
+        var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).Take(count).Select(Imaging.ImageInput.FromFile).ToArray();
+        IReadOnlyList<float[]> fp32, bf16;
+        using (var extractor = BenchmarkWeights.Load(path, ComputePrecision.Float32, 8))
+        {
+            fp32 = await extractor.ExtractAsync(files).ConfigureAwait(false);
+        }
+
+        using (var extractor = BenchmarkWeights.Load(path, ComputePrecision.BFloat16, 8))
+        {
+            bf16 = await extractor.ExtractAsync(files).ConfigureAwait(false);
+        }
+
+        var cosines = fp32.Zip(bf16, (a, b) => (double)System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b)).ToArray();
+        Emit(new()
+        {
+            ["peer"] = "imagesimilarity",
+            ["cosine"] = "fp32-vs-bf16",
+            ["images"] = cosines.Length,
+            ["weights"] = Path.GetFileName(path),
+            ["min"] = cosines.Min(),
+            ["mean"] = cosines.Average(),
+        });
     }
 
     /// <summary>VGG16 up to fc2 + ReLU as plain TorchSharp calls over seeded random weights.</summary>
