@@ -31,6 +31,7 @@ using var options = new SessionOptions
 var load = Stopwatch.StartNew();
 using var session = new InferenceSession(modelPath, options);
 var loadSeconds = load.Elapsed.TotalSeconds;
+var lastCpuSeconds = 0.0;
 var inputName = session.InputMetadata.Keys.First();
 var version = typeof(InferenceSession).Assembly.GetName().Version?.ToString(3) ?? "?";
 
@@ -59,6 +60,7 @@ foreach (var batch in batches)
         ["threads"] = threads,
         ["load_seconds"] = loadSeconds,
         ["seconds_per_batch"] = seconds,
+        ["cpu_seconds_per_batch"] = lastCpuSeconds,
         ["images_per_second"] = batch / seconds,
     }));
 }
@@ -71,7 +73,7 @@ string Option(string name, string fallback)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
 }
 
-static double Median(int n, Func<long> run)
+double Median(int n, Func<long> run)
 {
     if (run() == 0)
     {
@@ -79,6 +81,7 @@ static double Median(int n, Func<long> run)
     }
 
     var times = new double[n];
+    var cpu = Environment.CpuUsage.TotalTime;
     for (var i = 0; i < n; i++)
     {
         var sw = Stopwatch.StartNew();
@@ -86,6 +89,7 @@ static double Median(int n, Func<long> run)
         times[i] = sw.Elapsed.TotalSeconds;
     }
 
+    lastCpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds / n;
     Array.Sort(times);
     return times[n / 2];
 }
