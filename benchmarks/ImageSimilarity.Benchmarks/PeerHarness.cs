@@ -13,7 +13,7 @@ namespace ImageSimilarity.Benchmarks;
 /// This library's side of benchmarks/peers/run.sh, measured like the peers (one warm-up, then the median of N runs,
 /// Stopwatch) and printed as one JSON object per line:
 /// <code>
-/// --peer-extraction [--weights F] [--batches 1,8,16] [--precision fp32,bf16] [--iterations 5] [--threads N] [--engine library|functional|channels-last]
+/// --peer-extraction [--weights F] [--batches 1,8,16] [--precision fp32,bf16] [--iterations 5] [--threads N] [--engine library|functional|channels-last|channels-last-input]
 /// --peer-gemm [--size 4096] [--iterations 5] [--threads N]
 /// --peer-search [--counts 10000,100000] [--iterations 7]
 /// --peer-load --directory D [--iterations 3]            (D holds vgg16_legacy.pth, vgg16_zip.pth, vgg16_timm.safetensors)
@@ -45,7 +45,7 @@ internal static class PeerHarness
                     }
                     else
                     {
-                        Functional(engine == "channels-last", precision, batches, iterations, threads);
+                        Functional(engine, precision, batches, iterations, threads);
                     }
                 }
 
@@ -141,8 +141,12 @@ internal static class PeerHarness
     }
 
     /// <summary>VGG16 up to fc2 + ReLU as plain TorchSharp calls over seeded random weights.</summary>
-    private static void Functional(bool channelsLast, string precisionName, int[] batches, int iterations, int threads)
+    private static void Functional(string engine, string precisionName, int[] batches, int iterations, int threads)
     {
+        // channels-last: input and weights in channels-last layout; channels-last-input: only the input (libtorch then
+        // runs every convolution channels-last, converting the NCHW weights itself).
+        var channelsLast = engine is "channels-last" or "channels-last-input";
+        var weightsChannelsLast = engine == "channels-last";
         torch.set_num_threads(threads);
         var dtype = ParsePrecision(precisionName) == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         torch.manual_seed(0);
@@ -151,7 +155,7 @@ internal static class PeerHarness
         foreach (var c in Vgg16Network.Configuration.Where(c => c != 0))
         {
             var w = (torch.randn(c, channels, 3, 3) * MathF.Sqrt(2f / (channels * 9))).to(dtype);
-            convs.Add((channelsLast ? ToChannelsLast(w) : w, torch.zeros(c, dtype: dtype)));
+            convs.Add((weightsChannelsLast ? ToChannelsLast(w) : w, torch.zeros(c, dtype: dtype)));
             channels = c;
         }
 
@@ -192,7 +196,7 @@ internal static class PeerHarness
             });
             Emit(new()
             {
-                ["peer"] = channelsLast ? "torchsharp-channels-last" : "torchsharp-functional",
+                ["peer"] = engine == "functional" ? "torchsharp-functional" : "torchsharp-" + engine,
                 ["version"] = "TorchSharp " + typeof(torch).Assembly.GetName().Version?.ToString(3),
                 ["precision"] = precisionName,
                 ["batch"] = batch,
