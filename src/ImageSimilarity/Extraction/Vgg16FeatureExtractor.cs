@@ -115,6 +115,7 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         try
         {
             Vgg16StateDictMapper.Load(network, plan);
+            ChannelsLast.ConvertWeights(network);
             var weightsId = IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
             return new Vgg16FeatureExtractor(network, options, fullPath, weightsId, stopwatch.Elapsed);
         }
@@ -237,8 +238,8 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
             batch[i].Data.Span.CopyTo(inputSpan.Slice(i * length, length));
         }
 
-        // fp32 runs channels-last (see ChannelsLast); bf16 measured no better that way at small batches, so it stays NCHW.
-        var x = _computeType == ScalarType.Float32 ? ChannelsLast.From(input) : input.to(_computeType);
+        // Channels-last input (and weights, converted at load) keeps libtorch's oneDNN convolutions in NHWC: see ChannelsLast.
+        var x = ChannelsLast.From(_computeType == ScalarType.Float32 ? input : input.to(_computeType));
         var output = _network.forward(x);
         if (output.dtype != ScalarType.Float32)
         {
