@@ -27,9 +27,9 @@ results="$work/results.jsonl"
 threads=$(nproc)
 py=/usr/bin/python3
 if [ "$quick" -eq 1 ]; then
-  batches=1,2; iterations=1; counts="2000"; search_iterations=3; gemm=1024; cosine_images=2
+  batches=1,2; iterations=1; probe_iterations=1; counts="2000"; search_iterations=3; gemm=1024; cosine_images=2
 else
-  batches=1,8,16; iterations=5; counts="10000 100000"; search_iterations=7; gemm=4096; cosine_images=16
+  batches=1,8,16; iterations=5; probe_iterations=3; counts="10000 100000"; search_iterations=7; gemm=4096; cosine_images=16
 fi
 step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
 
@@ -61,8 +61,11 @@ step "extraction: ONNX Runtime"
 $ort "$work/vgg16_fc2.onnx" --threads "$threads" --batches "$batches" --iterations "$iterations" | tee -a "$results"
 step "extraction: ImageSimilarity (fp32, bf16)"
 $ours --peer-extraction --weights "$weights/vgg16_zip.pth" --threads "$threads" --batches "$batches" --precision fp32,bf16 --iterations "$iterations" | tee -a "$results"
-step "extraction probe: the same network as plain TorchSharp calls in channels-last layout"
-$ours --peer-extraction --engine channels-last --threads "$threads" --batches "$batches" --precision fp32 --iterations "$iterations" | tee -a "$results"
+step "extraction probe: the same network as plain TorchSharp calls, NCHW and channels-last layout"
+# (the library itself runs channels-last since this comparison; the NCHW probe is what it did before)
+for engine in functional channels-last; do
+  $ours --peer-extraction --engine "$engine" --threads "$threads" --batches "$batches" --precision fp32,bf16 --iterations "$probe_iterations" | tee -a "$results"
+done
 step "weight loading"
 $ours --peer-load --directory "$weights" --iterations 3 | tee -a "$results"
 step "bf16 against fp32 features on real images"
