@@ -13,7 +13,7 @@ namespace ImageSimilarity.Benchmarks;
 /// This library's side of benchmarks/peers/run.sh, measured like the peers (one warm-up, then the median of N runs,
 /// Stopwatch) and printed as one JSON object per line:
 /// <code>
-/// --peer-extraction [--weights F] [--batches 1,8,16] [--precision fp32,bf16] [--iterations 5] [--threads N] [--engine library|functional|channels-last|channels-last-input]
+/// --peer-extraction [--weights F] [--batches 1,8,16] [--precision fp32,bf16] [--iterations 5] [--threads N] [--engine library|functional|channels-last|channels-last-input] [--layout channels-last|nchw]
 /// --peer-gemm [--size 4096] [--iterations 5] [--threads N]
 /// --peer-search [--counts 10000,100000] [--iterations 7]
 /// --peer-load --directory D [--iterations 3]            (D holds vgg16_legacy.pth, vgg16_zip.pth, vgg16_timm.safetensors)
@@ -37,6 +37,7 @@ internal static class PeerHarness
                 var batches = Option(args, "--batches", "1,8,16").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
                 var precisions = Option(args, "--precision", "fp32,bf16").Split(',');
                 var engine = Option(args, "--engine", "library");
+                ChannelsLast.Enabled = Option(args, "--layout", "channels-last") != "nchw";
                 foreach (var precision in precisions)
                 {
                     if (engine == "library")
@@ -100,7 +101,7 @@ internal static class PeerHarness
                     var seconds = await MedianAsync(iterations, async () => (await extractor.ExtractAsync(images).ConfigureAwait(false)).Count).ConfigureAwait(false);
             Emit(new()
             {
-                ["peer"] = "imagesimilarity",
+                ["peer"] = ChannelsLast.Enabled ? "imagesimilarity" : "imagesimilarity-nchw",
                 ["version"] = "TorchSharp " + typeof(torch).Assembly.GetName().Version?.ToString(3),
                 ["precision"] = precisionName,
                 ["batch"] = batch,

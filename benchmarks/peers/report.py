@@ -103,29 +103,28 @@ def report(path, into):
     w("")
     w("### Extraction: VGG16 fc2 forward, images per second (higher is better)")
     w("")
-    w("| batch | ours fp32 | PyTorch fp32 | ONNX Runtime fp32 | ours / PyTorch | ours / ORT | ours bf16 | bf16 / fp32 | ours fp32 % of peak | ORT % of fp32 peak | ours bf16 % of bf16 peak | probe: NCHW fp32 | probe: channels-last fp32 | probe: NCHW bf16 | probe: channels-last bf16 |")
-    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| batch | ours fp32 | PyTorch fp32 | ONNX Runtime fp32 | ours / PyTorch | ours / ORT | ours bf16 | bf16 / fp32 | ours fp32 % of peak | ORT % of fp32 peak | ours bf16 % of bf16 peak | ours NCHW fp32 (before) | ours NCHW bf16 (before) |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for b in batches:
         o32, pt, ort, o16 = ips("imagesimilarity", "fp32", b), ips("pytorch", "fp32", b), ips("onnxruntime", "fp32", b), ips("imagesimilarity", "bf16", b)
-        cl = ips("torchsharp-channels-last", "fp32", b)
 
         def pct(v, p):
             return None if v is None or peak.get(p) is None else 100 * v * GFLOP_PER_IMAGE / peak[p]
         w(f"| {b} | {fmt(o32)} | {fmt(pt)} | {fmt(ort)} | {fmt(ratio(o32, pt))}x | {fmt(ratio(o32, ort))}x | {fmt(o16)} | {fmt(ratio(o16, o32))}x "
-          f"| {fmt(pct(o32, 'fp32'), 0)} % | {fmt(pct(ort, 'fp32'), 0)} % | {fmt(pct(o16, 'bf16'), 0)} % | {fmt(ips('torchsharp-functional', 'fp32', b))} | {fmt(cl)} "
-          f"| {fmt(ips('torchsharp-functional', 'bf16', b))} | {fmt(ips('torchsharp-channels-last', 'bf16', b))} |")
-    engines = [("imagesimilarity", "fp32", "ours (library)"), ("torchsharp-functional", "fp32", "probe: plain TorchSharp calls, NCHW"),
-               ("torchsharp-channels-last", "fp32", "probe: plain TorchSharp calls, channels-last"), ("onnxruntime", "fp32", "ONNX Runtime"),
-               ("pytorch", "fp32", "PyTorch"), ("imagesimilarity", "bf16", "ours (library)"),
-               ("torchsharp-functional", "bf16", "probe: plain TorchSharp calls, NCHW"),
-               ("torchsharp-channels-last", "bf16", "probe: plain TorchSharp calls, channels-last")]
+          f"| {fmt(pct(o32, 'fp32'), 0)} % | {fmt(pct(ort, 'fp32'), 0)} % | {fmt(pct(o16, 'bf16'), 0)} % | {fmt(ips('imagesimilarity-nchw', 'fp32', b))} "
+          f"| {fmt(ips('imagesimilarity-nchw', 'bf16', b))} |")
+    engines = [("imagesimilarity", "fp32", "ours, channels-last"), ("imagesimilarity-nchw", "fp32", "ours, NCHW (before)"),
+               ("onnxruntime", "fp32", "ONNX Runtime"), ("pytorch", "fp32", "PyTorch"),
+               ("imagesimilarity", "bf16", "ours, channels-last"), ("imagesimilarity-nchw", "bf16", "ours, NCHW (before)"),
+               ("torchsharp-functional", "fp32", "probe: plain TorchSharp calls, NCHW"),
+               ("torchsharp-channels-last", "fp32", "probe: plain TorchSharp calls, channels-last")]
 
     def cpu(peer, precision, batch):
         return next((r["cpu_seconds_per_batch"] / batch for r in rows if r.get("peer") == peer and r.get("precision") == precision
                      and r.get("batch") == batch and "cpu_seconds_per_batch" in r), None)
     w("")
     w("CPU seconds per image (process CPU time over the timed runs, all threads; lower is better). This separates the work an engine does "
-      "from the scheduling noise of a shared machine, and is what the layout probes are judged by:")
+      "from the scheduling noise of a shared machine:")
     w("")
     w("| engine | precision | " + " | ".join(f"batch {b}" for b in batches) + " |")
     w("|---|---|" + "---:|" * len(batches))

@@ -31,6 +31,16 @@ if [ "$quick" -eq 1 ]; then
 else
   batches=1,8,16; iterations=5; probe_iterations=3; counts="10000 100000"; search_iterations=7; gemm=4096; cosine_images=16
 fi
+failures=0
+# Runs one measurement and appends its JSON lines; a failed step is reported and the run goes on (one missing peer
+# must not cost the other measurements), and the exit code says so at the end.
+measure() {
+  set +e
+  "$@" | grep --line-buffered '^{' | tee -a "$results"
+  local status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -ne 0 ]; then echo "run.sh: FAILED ($status): $*" >&2; failures=$((failures + 1)); fi
+}
 step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)" >&2; }
 
 step "build"
@@ -52,32 +62,29 @@ fi
 $py benchmarks/peers/torch_peers.py onnx "$work/vgg16_fc2.onnx" >&2
 
 step "GEMM probes"
-$py benchmarks/peers/torch_peers.py gemm --threads "$threads" --size "$gemm" --iterations "$iterations" | tee -a "$results"
-$ours --peer-gemm --threads "$threads" --size "$gemm" --iterations "$iterations" | tee -a "$results"
+measure $py benchmarks/peers/torch_peers.py gemm --threads "$threads" --size "$gemm" --iterations "$iterations"
+measure $ours --peer-gemm --threads "$threads" --size "$gemm" --iterations "$iterations"
 
 step "extraction: PyTorch"
-$py benchmarks/peers/torch_peers.py forward --threads "$threads" --batches "$batches" --iterations "$iterations" | tee -a "$results"
+measure $py benchmarks/peers/torch_peers.py forward --threads "$threads" --batches "$batches" --iterations "$iterations"
 step "extraction: ONNX Runtime"
-$ort "$work/vgg16_fc2.onnx" --threads "$threads" --batches "$batches" --iterations "$iterations" | tee -a "$results"
+measure $ort "$work/vgg16_fc2.onnx" --threads "$threads" --batches "$batches" --iterations "$iterations"
 step "extraction: ImageSimilarity (fp32, bf16)"
-$ours --peer-extraction --weights "$weights/vgg16_zip.pth" --threads "$threads" --batches "$batches" --precision fp32,bf16 --iterations "$iterations" | tee -a "$results"
-step "extraction probe: the same network as plain TorchSharp calls, NCHW and channels-last layout"
-# (the library itself runs channels-last since this comparison; the NCHW probe is what it did before)
-for engine in functional channels-last; do
-  $ours --peer-extraction --engine "$engine" --threads "$threads" --batches "$batches" --precision fp32,bf16 --iterations "$probe_iterations" | tee -a "$results"
-done
+measure $ours --peer-extraction --weights "$weights/vgg16_zip.pth" --threads "$threads" --batches "$batches" --precision fp32,bf16 --iterations "$iterations"
+step "extraction: ImageSimilarity with the NCHW layout it used before channels-last (the layout probe)"
+measure $ours --peer-extraction --layout nchw --weights "$weights/vgg16_zip.pth" --threads "$threads" --batches "$batches" --precision fp32,bf16 --iterations "$probe_iterations"
 step "weight loading"
-$ours --peer-load --directory "$weights" --iterations 3 | tee -a "$results"
+measure $ours --peer-load --directory "$weights" --iterations 3
 step "bf16 against fp32 features on real images"
 images=/work/shared/datasets/seed-sample/images
 [ -d "$images" ] || images="$weights/images"
-$ours --peer-cosine --images "$images" --weights "$weights/vgg16_zip.pth" --count "$cosine_images" | tee -a "$results"
+measure $ours --peer-cosine --images "$images" --weights "$weights/vgg16_zip.pth" --count "$cosine_images"
 
 step "search: ImageSimilarity"
-$ours --peer-search --counts "${counts// /,}" --iterations "$search_iterations" | grep '^{' | tee -a "$results"
+measure $ours --peer-search --counts "${counts// /,}" --iterations "$search_iterations"
 for count in $counts; do
   step "search: numpy and FAISS, $count vectors"
-  $py benchmarks/peers/search_peers.py --count "$count" --queries "$search_iterations" --json | grep '^{' | tee -a "$results"
+  measure $py benchmarks/peers/search_peers.py --count "$count" --queries "$search_iterations" --json
 done
 
 step "report"
@@ -90,3 +97,4 @@ else
   cp "$results" "benchmarks/peers/results/$(date -u +%Y-%m-%d).jsonl"
   echo "run.sh: results written into $output and benchmarks/peers/results/" >&2
 fi
+if [ "$failures" -ne 0 ]; then echo "run.sh: $failures step(s) failed; their rows are missing from the report" >&2; exit 1; fi

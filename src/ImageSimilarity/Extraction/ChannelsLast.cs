@@ -14,6 +14,9 @@ namespace ImageSimilarity.Extraction;
 /// <remarks>TorchSharp 0.107 has no <c>contiguous(memory_format)</c>; a permute, a copy and the inverse permute give the same tensor.</remarks>
 internal static class ChannelsLast
 {
+    /// <summary>Gets or sets whether extractors loaded from now on use channels-last; the benchmarks turn it off to measure NCHW.</summary>
+    internal static bool Enabled { get; set; } = true;
+
     /// <summary>Returns <paramref name="x"/> (N x C x H x W) with channels-last strides; the caller's dispose scope owns the result.</summary>
     public static Tensor From(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
