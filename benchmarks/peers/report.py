@@ -100,6 +100,13 @@ def report(path, into):
     w(f"Peak used below: the best measured GEMM rate per precision (fp32 {fmt(peak.get('fp32'), 0)}, bf16 {fmt(peak.get('bf16'), 0)} GFLOPS). "
       f"VGG16 to fc2 costs {GFLOP_PER_IMAGE:.0f} GFLOP per image, so the compute ceiling is {fmt(ratio(peak.get('fp32'), GFLOP_PER_IMAGE), 1)} img/s in fp32 "
       f"and {fmt(ratio(peak.get('bf16'), GFLOP_PER_IMAGE), 1)} img/s in bf16.")
+    effective = [(label, ips(peer, precision, b) * GFLOP_PER_IMAGE, b) for peer, precision, label in
+                 [("onnxruntime", "fp32", "ONNX Runtime fp32"), ("imagesimilarity", "fp32", "ours fp32"), ("imagesimilarity", "bf16", "ours bf16")]
+                 for b in [max([b for b in sorted({r["batch"] for r in rows if "images_per_second" in r})] or [0])] if ips(peer, precision, b)]
+    if effective:
+        w("")
+        w("Effective rate of the networks (img/s x 31 GFLOP) at the largest batch: "
+          + ", ".join(f"{label} {g:.0f} GFLOPS" for label, g, _ in effective) + ".")
     w("")
     w("### Extraction: VGG16 fc2 forward, images per second (higher is better)")
     w("")
