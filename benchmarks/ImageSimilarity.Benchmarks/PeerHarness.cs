@@ -19,8 +19,11 @@ namespace ImageSimilarity.Benchmarks;
 /// --peer-load --directory D [--iterations 3]            (D holds vgg16_legacy.pth, vgg16_zip.pth, vgg16_timm.safetensors)
 /// --peer-cosine --images DIR [--weights F] [--count 16] (fp32 against bf16 features of real images)
 /// </code>
-/// <c>--engine functional</c> and <c>channels-last</c> run the same VGG16 as plain TorchSharp calls over random tensors
-/// (no weights file), in NCHW or in channels-last memory layout: the probe for the fp32 gap to ONNX Runtime.
+/// <c>--layout nchw</c> loads the extractor without channels-last (what it did before): the A/B that run.sh publishes.
+/// <c>--engine functional|channels-last|channels-last-input</c> run the same VGG16 as plain TorchSharp calls over random
+/// tensors (no weights file) in NCHW, channels-last, or channels-last input with NCHW weights: the exploratory probes
+/// that found the layout effect. Their absolute speed is below the library's (they run on the calling thread and
+/// build their tensors differently); compare them only with each other.
 /// </summary>
 internal static class PeerHarness
 {
