@@ -12,6 +12,12 @@ if (args is ["--quick", ..])
     return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0].StartsWith("--peer-", StringComparison.Ordinal))
+{
+    // The library's side of benchmarks/peers/run.sh (JSON lines, measured like the Python and ONNX Runtime peers).
+    return await ImageSimilarity.Benchmarks.PeerHarness.RunAsync(args);
+}
+
 // IMAGESIMILARITY_BENCH_ITERATIONS changes the iteration count; median and min columns resist noise from other processes.
 var iterations = int.TryParse(Environment.GetEnvironmentVariable("IMAGESIMILARITY_BENCH_ITERATIONS"), out var n) && n > 0 ? n : 5;
 var config = DefaultConfig.Instance

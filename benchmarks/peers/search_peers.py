@@ -10,6 +10,7 @@ interpreter right after the BenchmarkDotNet search benchmarks so both see the sa
 numpy comes from python3-numpy, FAISS from python3-faiss (eng/install-prerequisites.sh --bench).
 """
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -38,7 +39,12 @@ def main():
     parser.add_argument("--dimension", type=int, default=4096)
     parser.add_argument("--queries", type=int, default=10, help="single queries timed (median reported)")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--json", action="store_true", help="also print one JSON object per measurement (for peers/run.sh)")
     args = parser.parse_args()
+
+    def emit(peer, search, seconds, **extra):
+        if args.json:
+            print(json.dumps({"peer": peer, "search": search, "count": args.count, "precision": "fp32", "ms": seconds * 1e3, **extra}), flush=True)
 
     rng = np.random.default_rng(42)
     data = rng.random((args.count, args.dimension), dtype=np.float32)
@@ -52,12 +58,15 @@ def main():
     ones = np.ones(args.dimension, dtype=np.float32)
     stream = timed(lambda: data @ ones, 3)
     print(f"numpy  stream once (data @ ones): {stream * 1e3:8.1f} ms  ({gb / stream:.1f} GB/s)")
+    emit("numpy", "stream", stream, gb_per_s=gb / stream, version=np.__version__)
 
     qi = iter(range(10**9))
     single = timed(lambda: top_k(data @ queries[next(qi) % args.batch], 10), args.queries)
     print(f"numpy  top-10, 1 query:           {single * 1e3:8.1f} ms/query")
+    emit("numpy", "single", single, version=np.__version__)
     batch = timed(lambda: [top_k(col, 10) for col in (data @ queries.T).T], 3)
     print(f"numpy  top-10, batch of {args.batch}:       {batch * 1e3 / args.batch:8.1f} ms/query")
+    emit("numpy", f"batch{args.batch}", batch / args.batch, version=np.__version__)
 
     try:
         import faiss
@@ -75,8 +84,10 @@ def main():
 
     single = timed(faiss_one, args.queries)
     print(f"faiss  IndexFlatIP top-10, 1 query:     {single * 1e3:8.1f} ms/query (faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads)")
+    emit("faiss", "single", single, version=faiss.__version__, threads=faiss.omp_get_max_threads())
     batch = timed(lambda: index.search(queries, 10), 3)
     print(f"faiss  IndexFlatIP top-10, batch of {args.batch}: {batch * 1e3 / args.batch:8.1f} ms/query")
+    emit("faiss", f"batch{args.batch}", batch / args.batch, version=faiss.__version__, threads=faiss.omp_get_max_threads())
 
     # Sanity: both peers agree on the ranking.
     _, ids = index.search(queries[:1], 10)

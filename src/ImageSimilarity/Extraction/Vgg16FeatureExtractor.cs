@@ -27,11 +27,13 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ScalarType _computeType;
     private readonly int _batchSize;
+    private readonly bool _channelsLast;
     private bool _disposed;
 
-    private Vgg16FeatureExtractor(Vgg16Network network, Vgg16ExtractorOptions options, string weightsPath, string weightsId, TimeSpan loadTime)
+    private Vgg16FeatureExtractor(Vgg16Network network, Vgg16ExtractorOptions options, string weightsPath, string weightsId, TimeSpan loadTime, bool channelsLast)
     {
         _network = network;
+        _channelsLast = channelsLast;
         _computeType = options.Precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         _batchSize = options.BatchSize;
         Precision = options.Precision;
@@ -114,12 +116,18 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         torch.set_num_threads(options.ThreadCount > 0 ? options.ThreadCount : Environment.ProcessorCount);
         using var stateDict = WeightsFileReader.Open(fullPath);
         var plan = Vgg16StateDictMapper.Plan(stateDict);
+        var channelsLast = ChannelsLast.Enabled;
         var network = new Vgg16Network(options.Precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
         try
         {
             Vgg16StateDictMapper.Load(network, plan);
+            if (channelsLast)
+            {
+                ChannelsLast.ConvertWeights(network);
+            }
+
             var weightsId = IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
-            return new Vgg16FeatureExtractor(network, options, fullPath, weightsId, stopwatch.Elapsed);
+            return new Vgg16FeatureExtractor(network, options, fullPath, weightsId, stopwatch.Elapsed, channelsLast);
         }
         catch
         {
@@ -240,7 +248,12 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
             batch[i].Data.Span.CopyTo(inputSpan.Slice(i * length, length));
         }
 
+        // Channels-last input (and weights, converted at load) keeps libtorch's oneDNN convolutions in NHWC: see ChannelsLast.
         var x = _computeType == ScalarType.Float32 ? input : input.to(_computeType);
+        if (_channelsLast)
+        {
+            x = ChannelsLast.From(x);
+        }
         var output = _network.forward(x);
         if (output.dtype != ScalarType.Float32)
         {
