@@ -449,8 +449,7 @@ public sealed partial class FolderIndexer
                     case FileIndexOutcome.Skipped: _skipped++; break;
                 }
 
-                double seconds = _extraction.Elapsed.TotalSeconds;
-                double rate = _indexed > 0 && seconds > 0 ? _indexed / _clock.Elapsed.TotalSeconds : 0;
+                double rate = _indexed > 0 ? _indexed / _clock.Elapsed.TotalSeconds : 0;
                 int done = _indexed + _unchanged + _failed + _skipped;
                 snapshot = new IndexingProgress(done, _total, _indexed, _unchanged, _failed, _skipped, rate, result.Path);
             }

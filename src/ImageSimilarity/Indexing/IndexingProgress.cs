@@ -7,7 +7,7 @@ namespace ImageSimilarity.Indexing;
 /// <param name="Unchanged">Files found unchanged so far.</param>
 /// <param name="Failed">Files that failed so far.</param>
 /// <param name="Skipped">Files skipped as not images so far.</param>
-/// <param name="ImagesPerSecond">Extraction throughput since the first image was extracted.</param>
+/// <param name="ImagesPerSecond">Images indexed per second of wall-clock time since the run started (as <see cref="FolderIndexResult.ImagesPerSecond"/>).</param>
 /// <param name="CurrentFile">The file most recently finished, if any.</param>
 public sealed record IndexingProgress(
     int FilesDone,
