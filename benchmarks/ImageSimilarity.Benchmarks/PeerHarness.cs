@@ -159,7 +159,7 @@ internal static class PeerHarness
         foreach (var c in Vgg16Network.Configuration.Where(c => c != 0))
         {
             var w = (torch.randn(c, channels, 3, 3) * MathF.Sqrt(2f / (channels * 9))).to(dtype);
-            convs.Add((weightsChannelsLast ? ToChannelsLast(w) : w, torch.zeros(c, dtype: dtype)));
+            convs.Add((weightsChannelsLast ? ChannelsLast.From(w) : w, torch.zeros(c, dtype: dtype)));
             channels = c;
         }
 
@@ -169,7 +169,7 @@ internal static class PeerHarness
         Tensor Forward(Tensor input)
         {
             using var scope = NewDisposeScope();
-            var x = channelsLast ? ToChannelsLast(input) : input;
+            var x = channelsLast ? ChannelsLast.From(input) : input;
             int layer = 0;
             foreach (var c in Vgg16Network.Configuration)
             {
@@ -217,12 +217,6 @@ internal static class PeerHarness
             b.Dispose();
         }
     }
-
-    /// <summary>
-    /// NCHW shape with NHWC strides (what PyTorch calls channels_last): TorchSharp 0.107 has no
-    /// <c>contiguous(memory_format)</c>, but a permute, a copy and the inverse permute give the same tensor.
-    /// </summary>
-    internal static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
     private static void Gemm(int n, int iterations, int threads)
     {
