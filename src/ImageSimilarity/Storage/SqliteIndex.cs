@@ -130,6 +130,12 @@ internal sealed class SqliteIndex : IDisposable
         SqliteException? last = null;
         foreach (var (mode, immutable) in attempts)
         {
+            if (immutable && new FileInfo(path + "-wal") is { Exists: true, Length: > 0 })
+            {
+                // Immutable mode would ignore the commits still in the log: refuse rather than show an old state.
+                throw new IndexFileException(path, $"it cannot be opened for writing, and its write-ahead log '{path}-wal' holds commits that a read-only open cannot apply. Open it once where the folder is writable.", last!);
+            }
+
             SqliteConnection? connection = null;
             try
             {
