@@ -22,7 +22,7 @@ public sealed class ImageSimilarityOptions
     /// <summary>Gets or sets how many images go through the model at once. Default 8.</summary>
     public int BatchSize { get; set; } = 8;
 
-    /// <summary>Gets or sets the index file of the embedded store; <see langword="null"/> keeps the index in memory only.</summary>
+    /// <summary>Gets or sets the index file of the embedded store (an SQLite index, opened with <see cref="Storage.EmbeddedVectorStore.OpenOrCreateAsync"/>); <see langword="null"/> keeps the index in memory only.</summary>
     public string? IndexPath { get; set; }
 
     /// <summary>Gets or sets how the embedded store keeps vectors. Default <see cref="VectorPrecision.Single"/>.</summary>

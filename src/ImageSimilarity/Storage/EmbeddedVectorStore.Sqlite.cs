@@ -16,7 +16,7 @@ public sealed partial class EmbeddedVectorStore
 
     /// <summary>
     /// Gets a value indicating whether the store is bound to an index file it cannot change (a read-only file, folder
-    /// or mount): searches work, writes throw <see cref="InvalidOperationException"/>.
+    /// or mount): searches work, writes throw <see cref="UnauthorizedAccessException"/>.
     /// </summary>
     public bool IsReadOnly => _index?.IsReadOnly ?? false;
 
@@ -415,7 +415,7 @@ public sealed partial class EmbeddedVectorStore
     {
         if (index.IsReadOnly)
         {
-            throw new InvalidOperationException($"The index '{index.Path}' was opened read-only (the file, its folder or its mount is not writable): it can be searched but not changed.");
+            throw new UnauthorizedAccessException($"The index '{index.Path}' was opened read-only (the file, its folder or its mount is not writable): it can be searched but not changed.");
         }
     }
 

@@ -151,7 +151,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
     /// <exception cref="ArgumentException">The vector has the wrong length, a NaN/infinite value, or is all zero.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="record"/> is <see langword="null"/>.</exception>
     /// <exception cref="IOException">The index file cannot be written (for example the disk is full); nothing of this call is stored.</exception>
-    /// <exception cref="InvalidOperationException">The store is bound to a read-only index file.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file.</exception>
     public Task UpsertAsync(VectorRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -165,7 +165,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
     /// A failed write (disk full) stores nothing of the call and leaves memory as the file is.
     /// </remarks>
     /// <exception cref="IOException">The index file cannot be written (for example the disk is full); nothing of this call is stored.</exception>
-    /// <exception cref="InvalidOperationException">The store is bound to a read-only index file.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file.</exception>
     public Task UpsertAsync(IEnumerable<VectorRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -239,7 +239,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
     /// <inheritdoc/>
     /// <remarks>For a store bound to an index file, the delete is committed when the task completes.</remarks>
     /// <exception cref="IOException">The index file cannot be written; the record stays.</exception>
-    /// <exception cref="InvalidOperationException">The store is bound to a read-only index file.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file.</exception>
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);

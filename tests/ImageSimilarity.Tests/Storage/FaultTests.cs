@@ -72,9 +72,9 @@ public sealed class FaultTests
         Assert.True(readOnly.IsReadOnly);
         Assert.Equal(100, readOnly.Count);
         Assert.Equal("r42", (await readOnly.SearchAsync(rows[42]))[0].Id);
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => readOnly.UpsertAsync(new VectorRecord("x", rows[0])));
+        var ex = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => readOnly.UpsertAsync(new VectorRecord("x", rows[0])));
         Assert.Contains("read-only", ex.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => readOnly.DeleteAsync("r1"));
+        await Assert.ThrowsAsync<UnauthorizedAccessException>(() => readOnly.DeleteAsync("r1"));
         await readOnly.SaveChangesAsync();
         Assert.Equal(100, (await EmbeddedVectorStore.ReadInfoAsync(path)).Count);
         await using var viaOpenOrCreate = await EmbeddedVectorStore.OpenOrCreateAsync(path, Dimension, "m");
