@@ -28,7 +28,7 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
     /// <exception cref="ArgumentException"><paramref name="path"/> or <paramref name="modelId"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero, negative or above 65,536.</exception>
     /// <exception cref="IndexFileException">The file exists but is not a valid index.</exception>
-    /// <exception cref="VectorStoreMismatchException">The file holds vectors of another dimension or model.</exception>
+    /// <exception cref="ModelMismatchException">The file holds vectors of another dimension or model.</exception>
     /// <remarks>
     /// An old single-file index (format 1, <c>.isvs</c>) at <paramref name="path"/> is upgraded in place: it is
     /// converted to <c>path.upgrade</c>, renamed to <c>path.v1-backup</c> (kept; delete it yourself), and the
@@ -68,7 +68,7 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
             {
                 if (_ids[i] is { } id)
                 {
-                    snapshot.Add(new VectorRecord(id, ReadOnlyMemory<float>.Empty, _metadata[i]));
+                    snapshot.Add(new VectorRecord(id, ReadOnlyMemory<float>.Empty, ReadOnlyMetadata(_metadata[i])));
                 }
             }
         }
@@ -101,12 +101,14 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
         }
 
         var store = OpenSqlite(path, options, cancellationToken);
-        if (store.Dimension != dimension || !string.Equals(store.ModelId, modelId, StringComparison.Ordinal))
+        try
         {
-            var found = $"{store.Dimension}-float vectors of model '{store.ModelId}'";
-            store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw new VectorStoreMismatchException(
-                $"The index '{path}' holds {found}, not {dimension}-float vectors of model '{modelId}'. Use another index file, or the model settings it was built with.");
+            ModelMismatchException.ThrowIfIncompatible(store.ModelId, store.Dimension, modelId, dimension, path);
+        }
+        catch (ModelMismatchException)
+        {
+            store.Dispose();
+            throw;
         }
 
         return store;

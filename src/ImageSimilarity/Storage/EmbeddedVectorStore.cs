@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.ObjectModel;
 using System.Collections.Concurrent;
 
 namespace ImageSimilarity.Storage;
@@ -28,14 +29,19 @@ namespace ImageSimilarity.Storage;
 /// runs, searches in this process may already see its records. Before a search, a store bound to a file checks
 /// whether another process committed (one <c>PRAGMA data_version</c>) and loads only the changed rows.
 /// </para>
+/// <para>
+/// Metadata in results (<see cref="GetAsync"/>, <see cref="ListAsync"/>, searches) is read-only: the store's data cannot
+/// be changed through it. Disposing closes the index file: records are committed already, but changed
+/// <see cref="Properties"/> are written only by the next write or <see cref="SaveChangesAsync"/>, so call it first.
+/// </para>
 /// </remarks>
-public sealed partial class EmbeddedVectorStore : IVectorStore
+public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 {
     // Records are validated and normalised outside the lock, then written under it this many at a time,
     // so a big upsert never holds searches up for long.
     private const int UpsertChunk = 256;
 
-    private static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>(0);
+    private static readonly IReadOnlyDictionary<string, string> NoMetadata = ReadOnlyDictionary<string, string>.Empty;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly VectorBlocks _blocks;
@@ -228,7 +234,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
 
             var vector = new float[Dimension];
             _blocks.Read(slot, vector);
-            return Task.FromResult<VectorRecord?>(new VectorRecord(id, vector, _metadata[slot]));
+            return Task.FromResult<VectorRecord?>(new VectorRecord(id, vector, ReadOnlyMetadata(_metadata[slot])));
         }
         finally
         {
@@ -292,16 +298,24 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
         }
     }
 
-    /// <inheritdoc/>
-    /// <remarks>Closes the index file (SQLite then checkpoints its write-ahead log into the file).</remarks>
-    public async ValueTask DisposeAsync()
+    /// <summary>Releases the store (waits for running searches and writes) and closes its index file.</summary>
+    /// <returns>A completed task.</returns>
+    /// <remarks>SQLite checkpoints its write-ahead log into the file when the last connection closes.</remarks>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Releases the store (waits for running searches and writes) and closes its index file.</summary>
+    public void Dispose()
     {
         if (_disposed)
         {
             return;
         }
 
-        await _dbGate.WaitAsync().ConfigureAwait(false);
+        _dbGate.Wait();
         try
         {
             if (_disposed)
@@ -321,8 +335,17 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
         }
     }
 
+    /// <summary>A read-only view of stored metadata, so callers cannot change the store's data by casting.</summary>
+    internal static IReadOnlyDictionary<string, string> ReadOnlyMetadata(IReadOnlyDictionary<string, string> metadata) => metadata switch
+    {
+        ReadOnlyDictionary<string, string> already => already,
+        { Count: 0 } => NoMetadata,
+        IDictionary<string, string> dictionary => new ReadOnlyDictionary<string, string>(dictionary),
+        _ => new ReadOnlyDictionary<string, string>(metadata.ToDictionary(StringComparer.Ordinal)),
+    };
+
     private static IReadOnlyDictionary<string, string> CopyMetadata(IReadOnlyDictionary<string, string> metadata)
-        => metadata.Count == 0 ? NoMetadata : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+        => metadata.Count == 0 ? NoMetadata : new ReadOnlyDictionary<string, string>(new Dictionary<string, string>(metadata, StringComparer.Ordinal));
 
     private void WriteChunk(VectorRecord[] pending, float[] buffer, int n)
     {

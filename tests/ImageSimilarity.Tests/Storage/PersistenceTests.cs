@@ -150,8 +150,8 @@ public sealed class PersistenceTests
             await store.UpsertAsync(new VectorRecord("x", new float[] { 1, 2, 3, 4, 5 }));
         }
 
-        await Assert.ThrowsAsync<VectorStoreMismatchException>(() => EmbeddedVectorStore.OpenOrCreateAsync(path, 5, "b"));
-        await Assert.ThrowsAsync<VectorStoreMismatchException>(() => EmbeddedVectorStore.OpenOrCreateAsync(path, 6, "a"));
+        await Assert.ThrowsAsync<ModelMismatchException>(() => EmbeddedVectorStore.OpenOrCreateAsync(path, 5, "b"));
+        await Assert.ThrowsAsync<ModelMismatchException>(() => EmbeddedVectorStore.OpenOrCreateAsync(path, 6, "a"));
         await using var again = await EmbeddedVectorStore.OpenOrCreateAsync(path, 5, "a");
         Assert.Equal(1, again.Count);
     }
