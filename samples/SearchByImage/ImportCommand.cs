@@ -87,13 +87,13 @@ internal static class ImportCommand
             throw new ArgumentException($"'{vectorsPath}' holds {bytes.Length} bytes, which is not {ids.Length} rows of float32 (one per name in '{namesPath}')");
         }
 
-        int dimension = bytes.Length / sizeof(float) / ids.Length;
+        var dimension = bytes.Length / sizeof(float) / ids.Length;
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
-        for (int row = 0; row < ids.Length; row++)
+        for (var row = 0; row < ids.Length; row++)
         {
             var vector = new float[dimension];
-            for (int i = 0; i < dimension; i++)
+            for (var i = 0; i < dimension; i++)
             {
                 vector[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(((row * dimension) + i) * sizeof(float)));
             }
