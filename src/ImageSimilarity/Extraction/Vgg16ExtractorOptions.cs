@@ -10,18 +10,21 @@ public sealed class Vgg16ExtractorOptions
 
     /// <summary>
     /// Gets a new instance with the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>),
-    /// torchvision preset, fp32, batch 8 (a fresh instance each time, so changing it affects nobody else).
+    /// the weights' own preset, fp32, batch 8 (a fresh instance each time, so changing it affects nobody else).
     /// </summary>
     public static Vgg16ExtractorOptions Default => new();
 
     /// <summary>
-    /// Gets or sets the weights file (.pth zip or legacy, or .safetensors). <see langword="null"/> (the default) resolves
+    /// Gets or sets the weights file (.pth zip or legacy, .safetensors, or Keras .h5). <see langword="null"/> (the default) resolves
     /// the official file: <see cref="Vgg16Weights.EnvironmentVariable"/>, then the cache, then a download.
     /// </summary>
     public string? WeightsPath { get; set; }
 
-    /// <summary>Gets or sets how images are preprocessed; it must match the weights. Default <see cref="PreprocessingPreset.Torchvision"/>.</summary>
-    public PreprocessingPreset Preset { get; set; } = PreprocessingPreset.Torchvision;
+    /// <summary>
+    /// Gets or sets how images are preprocessed; it must match the weights. Default <see langword="null"/>: the weights'
+    /// own, <see cref="PreprocessingPreset.KerasCaffe"/> for Keras weights (.h5), else <see cref="PreprocessingPreset.Torchvision"/>.
+    /// </summary>
+    public PreprocessingPreset? Preset { get; set; }
 
     /// <summary>Gets or sets the compute precision. Default <see cref="ComputePrecision.Float32"/>.</summary>
     public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;

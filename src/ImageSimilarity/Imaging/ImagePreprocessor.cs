@@ -19,7 +19,10 @@ public sealed class ImagePreprocessor
 
     /// <summary>Initializes a new instance of the <see cref="ImagePreprocessor"/> class.</summary>
     /// <param name="preset">The preprocessing pipeline; it must match the model's weights.</param>
-    /// <param name="decoderOptions">How images are decoded; <see langword="null"/> for <see cref="ImageDecoderOptions.Default"/>.</param>
+    /// <param name="decoderOptions">
+    /// How images are decoded; <see langword="null"/> for the preset's own (<see cref="ImageDecoderOptions.ForPreset"/>):
+    /// <see cref="ImageDecoderOptions.KerasLoadImage"/> for keras-caffe, <see cref="ImageDecoderOptions.Default"/> otherwise.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="preset"/> is not a defined preset.</exception>
     public ImagePreprocessor(PreprocessingPreset preset = PreprocessingPreset.Torchvision, ImageDecoderOptions? decoderOptions = null)
     {
@@ -29,7 +32,7 @@ public sealed class ImagePreprocessor
         }
 
         Preset = preset;
-        DecoderOptions = decoderOptions ?? ImageDecoderOptions.Default;
+        DecoderOptions = decoderOptions ?? ImageDecoderOptions.ForPreset(preset);
     }
 
     /// <summary>Gets the preprocessing pipeline.</summary>
