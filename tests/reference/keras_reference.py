@@ -33,7 +33,6 @@ import json
 import os
 import sys
 
-import h5py
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -88,6 +87,7 @@ def names_attr(names):
 
 def write_applications_layout(path, arrays, layers=ALL_LAYERS, shapes_only=None):
     """Keras 2 save_weights / the applications files: one group per layer at the root, named by layer_names."""
+    import h5py
     with h5py.File(path, "w") as f:
         write_layers(f, arrays, layers, nested=False, shapes_only=shapes_only)
         f.attrs["backend"] = b"tensorflow"
@@ -113,6 +113,7 @@ def write_layers(g, arrays, layers, nested, shapes_only=None):
 
 def write_model_layout(path, arrays):
     """A full model saved with model.save('x.h5') (Keras 2 legacy HDF5): weights under 'model_weights'."""
+    import h5py
     with h5py.File(path, "w") as f:
         f.attrs["keras_version"] = b"2.11.0"
         f.attrs["backend"] = b"tensorflow"
@@ -143,6 +144,7 @@ def maxpool_nhwc(x):
 
 def keras_fc2(h5path, nhwc):
     """fc2 features with Keras semantics, from the arrays as stored in the .h5 (read back through h5py)."""
+    import h5py
     with h5py.File(h5path, "r") as f:
         def weights(layer):
             g = f[layer]
@@ -186,6 +188,7 @@ def synthetic_images(folder):
 
 
 def full(outdir):
+    import h5py
     import torch
     import vgg16_reference
     os.makedirs(outdir, exist_ok=True)
@@ -209,6 +212,7 @@ def full(outdir):
 
 
 def broken(outdir):
+    import h5py
     os.makedirs(outdir, exist_ok=True)
     shapes = {}
     cin = 3

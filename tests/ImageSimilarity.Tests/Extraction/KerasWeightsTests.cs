@@ -171,6 +171,31 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
         Assert.Equal(path, ex.FilePath);
     }
 
+    [Theory]
+    [InlineData(new long[] { 3, 3, 5, 7 }, new long[] { 3, 2, 0, 1 })]
+    [InlineData(new long[] { 7, 7, 33, 19 }, new long[] { 3, 2, 0, 1 })]
+    [InlineData(new long[] { 1, 1, 1, 40 }, new long[] { 3, 2, 0, 1 })]
+    [InlineData(new long[] { 6, 11 }, new long[] { 1, 0 })]
+    [InlineData(new long[] { 37, 3 }, new long[] { 1, 0 })]
+    public unsafe void ReverseAxes_OddShapes_EqualsTorchPermute(long[] shape, long[] permutation)
+    {
+        var transform = new WeightLayoutTransform(shape, permutation);
+        Assert.True(transform.IsAxisReversal(out int p, out int q, out int o));
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        using var source = TorchSharp.torch.arange(count, TorchSharp.torch.ScalarType.Float32).reshape(shape);
+        using var expected = source.permute(permutation).contiguous();
+        var src = source.data<float>().ToArray();
+        var dst = new float[count];
+        fixed (float* s = src)
+        fixed (float* d = dst)
+        {
+            WeightLayoutTransform.ReverseAxes(s, d, p, q, o);
+        }
+
+        Assert.Equal(expected.data<float>().ToArray(), dst);
+        Assert.False(new WeightLayoutTransform([2, 3, 4], [2, 1, 0]).IsAxisReversal(out _, out _, out _));
+    }
+
     [Fact]
     public void FindInKerasCache_KerasFilePresent_IsFoundUnlessTorchvisionsIsCached()
     {

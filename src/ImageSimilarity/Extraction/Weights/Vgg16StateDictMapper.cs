@@ -104,9 +104,21 @@ internal static class Vgg16StateDictMapper
             var source = plan[name];
             if (source.LayoutTransform is { } transform)
             {
-                // Another axis order in the file (Keras): permute while copying into the parameter's own memory.
+                // Another axis order in the file (Keras): permute while copying into the parameter's memory.
                 using var stored = empty(transform.StoredShape, ToScalarType(source.DType));
                 source.ReadInto(stored.bytes);
+                if (source.DType == WeightDType.Float32 && transform.IsAxisReversal(out int p, out int q, out int o))
+                {
+                    using var asFloat32 = parameter.dtype == ScalarType.Float32 ? null : empty(parameter.shape, ScalarType.Float32);
+                    ReverseAxes(stored, asFloat32 ?? parameter, p, q, o);
+                    if (asFloat32 is not null)
+                    {
+                        parameter.copy_(asFloat32);
+                    }
+
+                    continue;
+                }
+
                 using var permuted = stored.permute(transform.Permutation);
                 using var target = parameter.view(transform.PermutedShape);
                 target.copy_(permuted);
@@ -165,6 +177,15 @@ internal static class Vgg16StateDictMapper
         using var scope = NewDisposeScope();
         var asFloat = ReadInModelLayout(source).to(ScalarType.Float32).contiguous();
         return MemoryMarshal.Cast<byte, float>(asFloat.bytes).ToArray();
+    }
+
+    private static unsafe void ReverseAxes(Tensor source, Tensor destination, int p, int q, int o)
+    {
+        fixed (byte* s = source.bytes)
+        fixed (byte* d = destination.bytes)
+        {
+            WeightLayoutTransform.ReverseAxes((float*)s, (float*)d, p, q, o);
+        }
     }
 
     /// <summary>Reads a tensor into a new torch tensor of the model's shape, in the file's element type.</summary>
