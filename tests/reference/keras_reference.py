@@ -24,6 +24,10 @@ Usage:
       Small HDF5 files for the error tests (datasets allocated lazily, so no data is written):
         notop.h5 (conv layers only), missing_layer.h5 (no block3_conv2), wrong_shape.h5 (fc2 kernel (4096, 1000),
         block1_conv1 kernel in torch's (out, in, H, W) order), not_keras.h5 (an HDF5 file without layer_names)
+  keras_reference.py npy OUTDIR VECTORS.f32 NAMES.txt
+      A Python index saved with NumPy, from raw float32 rows and their names: vectors.npy (float32), index.npz
+      (features float32 + names <U), vectors64_fortran.npy (float64, Fortran order), names.npy (<U), names_bytes.npy (S),
+      objects.npy (dtype=object: a pickle, which the importer must refuse)
   keras_reference.py pillow OUTDIR IMAGE...
       For each IMAGE, OUTDIR/<index>.keras-caffe.f32: the 3x224x224 CHW input that Keras' load_img + preprocess_input
       make of it (Pillow open, convert('RGB') when the mode is not RGB, resize NEAREST to 224x224).
@@ -243,11 +247,26 @@ def pillow(outdir, images):
         np.ascontiguousarray(x.transpose(2, 0, 1)).astype("<f4").tofile(os.path.join(outdir, f"{i}.keras-caffe.f32"))
 
 
+def npy(outdir, f32, names_path):
+    os.makedirs(outdir, exist_ok=True)
+    with open(names_path, encoding="utf8") as f:
+        names = [line.strip() for line in f if line.strip()]
+    vectors = np.fromfile(f32, dtype="<f4").reshape(len(names), -1)
+    np.save(os.path.join(outdir, "vectors.npy"), vectors)
+    np.savez(os.path.join(outdir, "index.npz"), features=vectors, names=np.array(names, dtype=str))
+    np.save(os.path.join(outdir, "vectors64_fortran.npy"), np.asfortranarray(vectors.astype(np.float64)))
+    np.save(os.path.join(outdir, "names.npy"), np.array(names, dtype=str))
+    np.save(os.path.join(outdir, "names_bytes.npy"), np.array([n.encode("utf8") for n in names]))
+    np.save(os.path.join(outdir, "objects.npy"), np.array([vectors[0], "x"], dtype=object), allow_pickle=True)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "full":
         full(argv[2])
     elif len(argv) == 3 and argv[1] == "broken":
         broken(argv[2])
+    elif len(argv) == 5 and argv[1] == "npy":
+        npy(argv[2], argv[3], argv[4])
     elif len(argv) >= 3 and argv[1] == "pillow":
         pillow(argv[2], argv[3:])
     else:
