@@ -5,7 +5,7 @@ namespace ImageSimilarity.Imaging;
 /// <see cref="PreprocessingPreset"/> pipelines, reproducing the Python reference arithmetic exactly.
 /// </summary>
 /// <remarks>Instances are immutable and thread-safe; the indexing pipeline runs one on several threads at once.</remarks>
-public sealed class ImagePreprocessor
+public sealed class ImagePreprocessor : IImagePreprocessor
 {
     /// <summary>The side of the square network input, in pixels.</summary>
     public const int InputSize = 224;
@@ -20,8 +20,9 @@ public sealed class ImagePreprocessor
     /// <summary>Initializes a new instance of the <see cref="ImagePreprocessor"/> class.</summary>
     /// <param name="preset">The preprocessing pipeline; it must match the model's weights.</param>
     /// <param name="decoderOptions">
-    /// How images are decoded; <see langword="null"/> for the preset's own (<see cref="ImageDecoderOptions.ForPreset"/>):
-    /// <see cref="ImageDecoderOptions.KerasLoadImage"/> for keras-caffe, <see cref="ImageDecoderOptions.Default"/> otherwise.
+    /// How images are decoded; <see langword="null"/> for <see cref="ImageDecoderOptions.Default"/>. The keras-caffe preset
+    /// takes only <see cref="ImageDecoderOptions.MaxPixels"/> from it and otherwise decodes as Keras' <c>load_img</c>
+    /// (<see cref="ImageDecoderOptions.KerasLoadImage"/>: alpha dropped without compositing, no EXIF orientation).
     /// </param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="preset"/> is not a defined preset.</exception>
     public ImagePreprocessor(PreprocessingPreset preset = PreprocessingPreset.Torchvision, ImageDecoderOptions? decoderOptions = null)
@@ -32,23 +33,23 @@ public sealed class ImagePreprocessor
         }
 
         Preset = preset;
-        DecoderOptions = decoderOptions ?? ImageDecoderOptions.ForPreset(preset);
+        decoderOptions ??= ImageDecoderOptions.Default;
+        DecoderOptions = preset != PreprocessingPreset.KerasCaffe ? decoderOptions
+            : decoderOptions.MaxPixels == ImageDecoderOptions.KerasLoadImage.MaxPixels ? ImageDecoderOptions.KerasLoadImage
+            : new ImageDecoderOptions { MaxPixels = decoderOptions.MaxPixels, ApplyExifOrientation = false, Transparency = TransparencyMode.Ignore };
     }
 
     /// <summary>Gets the preprocessing pipeline.</summary>
     public PreprocessingPreset Preset { get; }
 
-    /// <summary>Gets the decoder options.</summary>
+    /// <inheritdoc/>
     public ImageDecoderOptions DecoderOptions { get; }
 
     /// <summary>Gets the number of floats in one preprocessed image (3 x 224 x 224).</summary>
     public static int InputLength => 3 * InputSize * InputSize;
 
-    /// <summary>Decodes and preprocesses one image.</summary>
-    /// <param name="image">The image.</param>
+    /// <inheritdoc/>
     /// <returns>The 3x224x224 network input.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="image"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ImageDecodeException">The image cannot be read or decoded; the message names it and says why.</exception>
     public PreprocessedImage Preprocess(ImageInput image)
     {
         ArgumentNullException.ThrowIfNull(image);
