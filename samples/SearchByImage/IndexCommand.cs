@@ -134,7 +134,7 @@ internal static class IndexCommand
         AnsiConsole.MarkupLineInterpolated($"model: {extractor.ModelId} (preset {ModelOptions.Name(extractor.Preprocessor.Preset)}, weights {extractor.WeightsPath})");
     }
 
-    private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
+    private static void WriteJson(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
     {
         JsonOutput.Write(writer =>
         {

@@ -40,7 +40,7 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
 
         // (a) identical input tensors.
         var inputs = data.Inputs.Select((x, i) => new PreprocessedImage($"input{i}", x, 3, 224, 224)).ToList();
-        var features = await extractor.ExtractAsync(inputs);
+        var features = await extractor.ExtractPreprocessedAsync(inputs);
         double worst = 0;
         for (int i = 0; i < features.Count; i++)
         {
