@@ -98,10 +98,10 @@ internal static class ImportCommand
             throw new ArgumentException(ex.Message, ex);
         }
 
-        int dimension = rows[0].Length;
+        var dimension = rows[0].Length;
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
-        for (int row = 0; row < ids.Length; row++)
+        for (var row = 0; row < ids.Length; row++)
         {
             var vector = rows[row];
             var metadata = imagesFolder is null

@@ -148,10 +148,10 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += BatchSize)
+        for (var start = 0; start < images.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(BatchSize, images.Count - start);
+            var count = Math.Min(BatchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
             await Parallel.ForAsync(0, count, cancellationToken, async (i, ct) =>
                 batch[i] = await Preprocessor.PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
@@ -166,7 +166,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        for (int i = 0; i < images.Count; i++)
+        for (var i = 0; i < images.Count; i++)
         {
             var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
             if (image.Channels != 3 || image.Height != ImagePreprocessor.InputSize || image.Width != ImagePreprocessor.InputSize)
@@ -176,12 +176,12 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         }
 
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += BatchSize)
+        for (var start = 0; start < images.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(BatchSize, images.Count - start);
+            var count = Math.Min(BatchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
-            for (int i = 0; i < count; i++)
+            for (var i = 0; i < count; i++)
             {
                 batch[i] = images[start + i];
             }
@@ -267,10 +267,10 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     {
         using var inference = torch.inference_mode();
         using var scope = NewDisposeScope();
-        int length = ImagePreprocessor.InputLength;
+        var length = ImagePreprocessor.InputLength;
         var input = empty([batch.Length, 3, ImagePreprocessor.InputSize, ImagePreprocessor.InputSize], ScalarType.Float32);
         var inputSpan = MemoryMarshal.Cast<byte, float>(input.bytes);
-        for (int i = 0; i < batch.Length; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             batch[i].Data.Span.CopyTo(inputSpan.Slice(i * length, length));
         }
@@ -290,7 +290,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         output = output.contiguous();
         var outputSpan = MemoryMarshal.Cast<byte, float>(output.bytes);
         var result = new float[batch.Length][];
-        for (int i = 0; i < batch.Length; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             result[i] = outputSpan.Slice(i * FeatureDimension, FeatureDimension).ToArray();
         }

@@ -132,7 +132,7 @@ public static class Vgg16Weights
         CancellationToken cancellationToken = default)
     {
         options ??= new WeightsDownloadOptions();
-        string target = Path.GetFullPath(options.CachedFilePath);
+        var target = Path.GetFullPath(options.CachedFilePath);
         if (File.Exists(target))
         {
             return target;
@@ -144,7 +144,7 @@ public static class Vgg16Weights
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        string temp = $"{target}.{Guid.NewGuid():N}.part";
+        var temp = $"{target}.{Guid.NewGuid():N}.part";
         var ownClient = options.HttpClient is null ? new HttpClient { Timeout = Timeout.InfiniteTimeSpan } : null;
         try
         {
@@ -155,7 +155,7 @@ public static class Vgg16Weights
                 throw Offline(options, target, $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
             }
 
-            long? total = response.Content.Headers.ContentLength;
+            var total = response.Content.Headers.ContentLength;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long received = 0;
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
@@ -165,7 +165,7 @@ public static class Vgg16Weights
                 long lastReport = -1;
                 while (true)
                 {
-                    int n = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    var n = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                     if (n == 0)
                     {
                         break;
@@ -188,7 +188,7 @@ public static class Vgg16Weights
                 throw Offline(options, target, $"the transfer was interrupted after {received:N0} of {expectedLength:N0} bytes");
             }
 
-            string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (!string.Equals(actual, options.Sha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw Offline(options, target, $"the downloaded file has SHA-256 {actual}, expected {options.Sha256.ToLowerInvariant()} ({received:N0} bytes received); it was discarded");

@@ -96,8 +96,8 @@ public sealed class ImagePreprocessor : IImagePreprocessor
 
         var (w, h) = TorchvisionResizedSize(decoded.Width, decoded.Height, TorchvisionResizeSize);
         var scaled = PillowResize.Bilinear(decoded, w, h);
-        int top = (int)Math.Round((h - InputSize) / 2.0, MidpointRounding.ToEven);
-        int left = (int)Math.Round((w - InputSize) / 2.0, MidpointRounding.ToEven);
+        var top = (int)Math.Round((h - InputSize) / 2.0, MidpointRounding.ToEven);
+        var left = (int)Math.Round((w - InputSize) / 2.0, MidpointRounding.ToEven);
         WriteTorchvision(scaled, left, top, destination);
     }
 
@@ -116,19 +116,19 @@ public sealed class ImagePreprocessor : IImagePreprocessor
     {
         const int plane = InputSize * InputSize;
         var p = image.Pixels;
-        int bpp = image.BytesPerPixel;
-        for (int c = 0; c < 3; c++)
+        var bpp = image.BytesPerPixel;
+        for (var c = 0; c < 3; c++)
         {
             float mean = TorchvisionMean[c], std = TorchvisionStd[c];
             var dst = destination.Slice(c * plane, plane);
-            for (int y = 0; y < InputSize; y++)
+            for (var y = 0; y < InputSize; y++)
             {
-                int row = ((top + y) * image.Stride) + (left * bpp) + c;
-                int o = y * InputSize;
-                for (int x = 0; x < InputSize; x++)
+                var row = ((top + y) * image.Stride) + (left * bpp) + c;
+                var o = y * InputSize;
+                for (var x = 0; x < InputSize; x++)
                 {
                     // The same float32 operations as ToTensor (divide by 255) then Normalize (subtract, divide).
-                    float v = p[row + (x * bpp)] / 255f;
+                    var v = p[row + (x * bpp)] / 255f;
                     dst[o + x] = (v - mean) / std;
                 }
             }
@@ -139,13 +139,13 @@ public sealed class ImagePreprocessor : IImagePreprocessor
     {
         const int plane = InputSize * InputSize;
         var p = image.Pixels;
-        int bpp = image.BytesPerPixel;
-        for (int c = 0; c < 3; c++)
+        var bpp = image.BytesPerPixel;
+        for (var c = 0; c < 3; c++)
         {
-            int source = 2 - c; // BGR order
-            float mean = CaffeMeanBgr[c];
+            var source = 2 - c; // BGR order
+            var mean = CaffeMeanBgr[c];
             var dst = destination.Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++)
+            for (var i = 0; i < plane; i++)
             {
                 dst[i] = p[(i * bpp) + source] - mean;
             }

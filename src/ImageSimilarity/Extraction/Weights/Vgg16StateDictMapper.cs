@@ -48,8 +48,8 @@ internal static class Vgg16StateDictMapper
             }
 
             used.Add(name);
-            long expectedCount = shape.Aggregate(1L, (a, b) => a * b);
-            bool shapeOk = t.Shape.SequenceEqual(shape)
+            var expectedCount = shape.Aggregate(1L, (a, b) => a * b);
+            var shapeOk = t.Shape.SequenceEqual(shape)
                 || (t.ElementCount == expectedCount && t.Name.Contains("pre_logits.", StringComparison.Ordinal)
                     && t.Shape.Length == 4 && t.Shape[0] == shape[0]);
             if (!shapeOk)

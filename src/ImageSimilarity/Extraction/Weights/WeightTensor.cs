@@ -48,7 +48,7 @@ internal sealed class WeightTensor
         get
         {
             long expected = 1;
-            for (int i = Shape.Length - 1; i >= 0; i--)
+            for (var i = Shape.Length - 1; i >= 0; i--)
             {
                 if (Shape[i] != 1 && Stride[i] != expected)
                 {
