@@ -398,7 +398,7 @@ internal sealed class SqliteIndex : IDisposable
                 }
 
                 var json = reader.GetString(3);
-                IReadOnlyDictionary<string, string> metadata = json == "{}"
+                var metadata = json == "{}"
                     ? EmptyMetadata
                     : ParseMetadata(json) ?? throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
                 var bytes = target(id, metadata);
