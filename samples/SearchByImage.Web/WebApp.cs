@@ -1,0 +1,86 @@
+using ImageSimilarity;
+using ImageSimilarity.Search;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using SearchByImage.Web.Api;
+using SearchByImage.Web.Services;
+
+namespace SearchByImage.Web;
+
+/// <summary>The app's services and pipeline, shared by <c>Program</c> and the tests.</summary>
+internal static class WebApp
+{
+    /// <summary>The library's configuration section (<c>ImageSimilarity__IndexPath</c>, ...).</summary>
+    public const string LibrarySection = "ImageSimilarity";
+
+    public static void AddSearchByImageWeb(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        var librarySection = configuration.GetSection(LibrarySection);
+        services.AddImageSimilarity(librarySection);
+        services.AddOptions<ImageSimilarityOptions>()
+            .PostConfigure<ILoggerFactory>((options, logs) => IndexDefaults.Apply(options, librarySection, logs.CreateLogger(typeof(IndexDefaults))));
+
+        services.AddOptions<WebAppOptions>()
+            .Bind(configuration.GetSection(WebAppOptions.SectionName))
+            .Validate(o =>
+            {
+                o.Validate();
+                return true;
+            })
+            .ValidateOnStart();
+        var web = configuration.GetSection(WebAppOptions.SectionName).Get<WebAppOptions>() ?? new WebAppOptions();
+
+        // The whole request body is limited; the multipart reader enforces it where the server does not (tests).
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes);
+        services.Configure<FormOptions>(f =>
+        {
+            f.MultipartBodyLengthLimit = web.MaxUploadBytes;
+            f.ValueCountLimit = 16;
+        });
+
+        services.AddSingleton<ExtractionQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExtractionQueue>());
+        services.AddSingleton<SearchService>();
+        services.AddSingleton<IndexStatusService>();
+        services.AddSingleton<ImageFiles>();
+        services.AddMemoryCache(c => c.SizeLimit = 64L * 1024 * 1024);
+        services.AddAntiforgery(a =>
+        {
+            a.HeaderName = "X-CSRF-TOKEN";
+            a.Cookie.Name = "SearchByImage.Antiforgery";
+        });
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<IndexHealthCheck>("index");
+    }
+
+    public static void UseSearchByImageWeb(this WebApplication app)
+    {
+        // Load the model and open the index before the first request, and fail at start when they disagree.
+        _ = app.Services.GetRequiredService<SimilaritySearcher>();
+
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // A request body the server refuses (too large, malformed) is the client's error, not a 500.
+            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.Use(async (context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+            await next(context).ConfigureAwait(false);
+        });
+        app.UseStaticFiles();
+        app.MapPage();
+        app.MapSearchEndpoints();
+        app.MapImageEndpoints();
+        app.MapIndexEndpoints();
+        app.MapHealthChecks("/health");
+        app.MapOpenApi();
+    }
+}
