@@ -2,6 +2,8 @@ using ImageSimilarity;
 using ImageSimilarity.Search;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using SearchByImage.Web.Api;
 using SearchByImage.Web.Services;
 
@@ -30,15 +32,15 @@ internal static class WebApp
                 return true;
             })
             .ValidateOnStart();
-        var web = configuration.GetSection(WebAppOptions.SectionName).Get<WebAppOptions>() ?? new WebAppOptions();
-
         // The whole request body is limited; the multipart reader enforces it where the server does not (tests).
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = web.MaxUploadBytes);
-        services.Configure<FormOptions>(f =>
-        {
-            f.MultipartBodyLengthLimit = web.MaxUploadBytes;
-            f.ValueCountLimit = 16;
-        });
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<WebAppOptions>>((kestrel, web) => kestrel.Limits.MaxRequestBodySize = web.Value.MaxUploadBytes);
+        services.AddOptions<FormOptions>()
+            .Configure<IOptions<WebAppOptions>>((form, web) =>
+            {
+                form.MultipartBodyLengthLimit = web.Value.MaxUploadBytes;
+                form.ValueCountLimit = 16;
+            });
 
         services.AddSingleton<ExtractionQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<ExtractionQueue>());
@@ -64,7 +66,7 @@ internal static class WebApp
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // A request body the server refuses (too large, malformed) is the client's error, not a 500.
-            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            StatusCodeSelector = ex => ex is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
         app.Use(async (context, next) =>
