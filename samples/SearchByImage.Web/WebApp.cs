@@ -53,7 +53,15 @@ internal static class WebApp
             a.HeaderName = "X-CSRF-TOKEN";
             a.Cookie.Name = "SearchByImage.Antiforgery";
         });
-        services.AddProblemDetails();
+        services.AddProblemDetails(p => p.CustomizeProblemDetails = context =>
+        {
+            // The router refuses uploads that are not multipart before the endpoint runs: say what to send.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Detail is null)
+            {
+                context.ProblemDetails.Detail = "POST the image as multipart/form-data with the file in a field named 'image'.";
+                context.ProblemDetails.Extensions["code"] = "not-multipart";
+            }
+        });
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<IndexHealthCheck>("index");
     }

@@ -117,13 +117,25 @@ public sealed class SearchApiTests : IAsyncLifetime
     public async Task SearchByUpload_100000x100000PngHeader_IsRefusedBeforeDecoding()
     {
         _index.Require();
-        var bomb = TestImages.Png(100_000, 100_000, 8, 2, rawScanlines: null);
+        var bomb = TestImages.Png(100_000, 100_000, 8, 6, new byte[64]);
         var before = GC.GetTotalAllocatedBytes(precise: true);
         using var response = await Client.PostAsync("/api/search", Http.Upload(bomb, "bomb.png"));
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         var problem = await response.AssertProblemAsync(413, "image-too-large");
         Assert.Contains("100000x100000", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.True(allocated < 200L * 1024 * 1024, $"{allocated:N0} bytes allocated: the pixels must not be");
+    }
+
+    [SkippableFact]
+    public async Task SearchByUpload_OverTheAppsPixelLimit_Is413()
+    {
+        _index.Require();
+
+        // 7000 x 7000 = 49 MP: under the library's default of 100 MP, over the app's default of 40 MP.
+        var big = TestImages.Png(7000, 7000, 8, 2, new byte[64]);
+        using var response = await Client.PostAsync("/api/search", Http.Upload(big, "big.png"));
+        var problem = await response.AssertProblemAsync(413, "image-too-large");
+        Assert.Contains("40,000,000", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [SkippableFact]

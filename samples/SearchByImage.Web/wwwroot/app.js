@@ -82,7 +82,8 @@
       resultsList.append(li);
     }
     $("empty").hidden = data.results.length > 0;
-    $("query-time").textContent = `${data.results.length} results in ${Math.round(data.elapsedMilliseconds)} ms`;
+    const ms = data.elapsedMilliseconds;
+    $("query-time").textContent = `${data.results.length} results in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
   }
 
   async function run(request, busyText) {
@@ -161,7 +162,8 @@
     }
   }
 
-  fileInput.addEventListener("change", () => { searchFile(fileInput.files[0]); fileInput.value = ""; });
+  fileInput.addEventListener("change", () => searchFile(fileInput.files[0]));
+  fileInput.addEventListener("click", () => { fileInput.value = ""; }); // choosing the same file again searches again
   form.addEventListener("submit", (e) => { e.preventDefault(); searchFile(fileInput.files[0]); });
   dropZone.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } });
   for (const type of ["dragenter", "dragover"]) {

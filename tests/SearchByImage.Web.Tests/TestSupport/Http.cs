@@ -37,7 +37,8 @@ internal static class Http
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
         if (code is not null)
         {
-            Assert.Equal(code, problem.GetProperty("code").GetString());
+            Assert.True(problem.TryGetProperty("code", out var actual), body);
+            Assert.Equal(code, actual.GetString());
         }
 
         return problem;
