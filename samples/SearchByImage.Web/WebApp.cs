@@ -1,5 +1,4 @@
 using ImageSimilarity;
-using ImageSimilarity.Search;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -68,9 +67,6 @@ internal static class WebApp
 
     public static void UseSearchByImageWeb(this WebApplication app)
     {
-        // Load the model and open the index before the first request, and fail at start when they disagree.
-        _ = app.Services.GetRequiredService<SimilaritySearcher>();
-
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             // A request body the server refuses (too large, malformed) is the client's error, not a 500.

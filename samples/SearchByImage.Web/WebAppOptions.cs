@@ -9,9 +9,6 @@ internal sealed class WebAppOptions
     /// <summary>Gets or sets the largest accepted upload (the whole request body). Default 20 MB.</summary>
     public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
 
-    /// <summary>Gets or sets the largest width x height the decoder accepts, checked from the header before any pixel memory is allocated. Default 40 megapixels.</summary>
-    public long MaxPixels { get; set; } = 40_000_000;
-
     /// <summary>
     /// Gets or sets how many uploads may wait for or be in extraction at once. More are refused with 503 and
     /// Retry-After instead of queueing without bound. Default 16.
@@ -43,7 +40,6 @@ internal sealed class WebAppOptions
     public void Validate()
     {
         Positive(MaxUploadBytes, nameof(MaxUploadBytes));
-        Positive(MaxPixels, nameof(MaxPixels));
         Positive(MaxQueuedExtractions, nameof(MaxQueuedExtractions));
         Positive(DecodeConcurrency, nameof(DecodeConcurrency));
         Positive(MaxBatch, nameof(MaxBatch));

@@ -248,7 +248,7 @@ public sealed class SearchApiTests : IAsyncLifetime
         Assert.StartsWith("vgg16-fc2/weights-", body.GetProperty("model").GetString(), StringComparison.Ordinal);
         Assert.Equal(4096, body.GetProperty("dimension").GetInt32());
         Assert.Equal("BFloat16", body.GetProperty("extractionPrecision").GetString());
-        Assert.Equal("index.isvs", body.GetProperty("indexFile").GetString());
+        Assert.Equal("index.db", body.GetProperty("indexFile").GetString());
         Assert.Equal(9, body.GetProperty("defaultTop").GetInt32());
         Assert.Equal(20 * 1024 * 1024, body.GetProperty("maxUploadBytes").GetInt64());
     }

@@ -11,15 +11,16 @@ namespace SearchByImage.Web.Services;
 /// a time, and the waiting ones go through the shared extractor together in batches.
 /// </summary>
 /// <remarks>
-/// Admission is bounded by <see cref="WebAppOptions.MaxQueuedExtractions"/>: when that many uploads are already
+/// Extractors that expose their preprocessing (<see cref="IPreprocessingFeatureExtractor"/>, as VGG16 does) have
+/// uploads decoded on the request's thread, a few at a time, so a batch holds only small model inputs; other
+/// extractors get the encoded bytes. Admission is bounded by <see cref="WebAppOptions.MaxQueuedExtractions"/>: when that many uploads are already
 /// waiting or running, <see cref="ExtractAsync"/> throws <see cref="ExtractionQueueFullException"/> at once (the API
 /// answers 503 with Retry-After) instead of letting memory grow. A request that is cancelled while it waits leaves
 /// the queue without being extracted.
 /// </remarks>
 internal sealed class ExtractionQueue : BackgroundService
 {
-    private readonly IFeatureExtractor _extractor;
-    private readonly ImagePreprocessor _preprocessor;
+    private readonly Lazy<IFeatureExtractor> _extractor;
     private readonly SemaphoreSlim _decodeGate;
     private readonly Channel<WorkItem> _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger<ExtractionQueue> _logger;
@@ -28,11 +29,12 @@ internal sealed class ExtractionQueue : BackgroundService
     private int _pending;
     private long _secondsPerImageBits = BitConverter.DoubleToInt64Bits(1.0);
 
-    public ExtractionQueue(IFeatureExtractor extractor, IOptions<WebAppOptions> options, ILogger<ExtractionQueue> logger)
+    public ExtractionQueue(IServiceProvider services, IOptions<WebAppOptions> options, ILogger<ExtractionQueue> logger)
     {
         var o = options.Value;
-        _extractor = extractor;
-        _preprocessor = new ImagePreprocessor(extractor.Preprocessor.Preset, new ImageDecoderOptions { MaxPixels = o.MaxPixels });
+
+        // The library loads the model when the host starts, after this service is built: resolve it on first use.
+        _extractor = new Lazy<IFeatureExtractor>(services.GetRequiredService<IFeatureExtractor>);
         _decodeGate = new SemaphoreSlim(o.DecodeConcurrency, o.DecodeConcurrency);
         _limit = o.MaxQueuedExtractions;
         _maxBatch = o.MaxBatch;
@@ -48,7 +50,7 @@ internal sealed class ExtractionQueue : BackgroundService
     /// <summary>Gets the recent average extraction time per image.</summary>
     public TimeSpan TimePerImage => TimeSpan.FromSeconds(BitConverter.Int64BitsToDouble(Interlocked.Read(ref _secondsPerImageBits)));
 
-    /// <summary>Decodes an uploaded image (by content, with the pixel limit) and extracts its feature vector.</summary>
+    /// <summary>Decodes an uploaded image (by content, with the library's pixel limit) and extracts its feature vector.</summary>
     /// <exception cref="ExtractionQueueFullException">The queue is full.</exception>
     /// <exception cref="ImageDecodeException">The upload is not a decodable image.</exception>
     public async Task<float[]> ExtractAsync(ReadOnlyMemory<byte> encoded, string name, CancellationToken cancellationToken)
@@ -62,18 +64,22 @@ internal sealed class ExtractionQueue : BackgroundService
         var handedOver = false;
         try
         {
-            PreprocessedImage image;
-            await _decodeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            var input = ImageInput.FromBytes(encoded, name);
+            PreprocessedImage? image = null;
+            if (_extractor.Value is IPreprocessingFeatureExtractor preprocessing)
             {
-                image = await Task.Run(() => _preprocessor.Preprocess(ImageInput.FromBytes(encoded, name)), cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _decodeGate.Release();
+                await _decodeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    image = await Task.Run(() => preprocessing.Preprocessor.Preprocess(input), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _decodeGate.Release();
+                }
             }
 
-            var item = new WorkItem(image, cancellationToken);
+            var item = new WorkItem(input, image, cancellationToken);
             if (!_channel.Writer.TryWrite(item))
             {
                 throw new InvalidOperationException("The extraction queue is shutting down.");
@@ -138,7 +144,10 @@ internal sealed class ExtractionQueue : BackgroundService
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var vectors = await _extractor.ExtractAsync(batch.ConvertAll(i => i.Image), stoppingToken).ConfigureAwait(false);
+            var extractor = _extractor.Value;
+            var vectors = extractor is IPreprocessingFeatureExtractor preprocessing && batch.TrueForAll(i => i.Image is not null)
+                ? await preprocessing.ExtractPreprocessedAsync(batch.ConvertAll(i => i.Image!), stoppingToken).ConfigureAwait(false)
+                : await extractor.ExtractAsync(batch.ConvertAll(i => i.Input), stoppingToken).ConfigureAwait(false);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(vectors[i]);
@@ -170,9 +179,11 @@ internal sealed class ExtractionQueue : BackgroundService
         return TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60));
     }
 
-    private sealed class WorkItem(PreprocessedImage image, CancellationToken cancellationToken)
+    private sealed class WorkItem(ImageInput input, PreprocessedImage? image, CancellationToken cancellationToken)
     {
-        public PreprocessedImage Image { get; } = image;
+        public ImageInput Input { get; } = input;
+
+        public PreprocessedImage? Image { get; } = image;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 

@@ -20,11 +20,11 @@ internal static class IndexDefaults
     private const string PrecisionProperty = "extraction-precision";
     private const string WeightsPathProperty = "weights-path";
 
-    /// <summary>Gets the CLI's default index file: $IMAGESIMILARITY_INDEX, else &lt;local app data&gt;/ImageSimilarity/index.isvs.</summary>
+    /// <summary>Gets the CLI's default index file: $IMAGESIMILARITY_INDEX, else &lt;local app data&gt;/ImageSimilarity/index.db.</summary>
     public static string DefaultIndexPath =>
         Environment.GetEnvironmentVariable(IndexEnvironmentVariable) is { Length: > 0 } fromEnv
             ? fromEnv
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ImageSimilarity", "index.isvs");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ImageSimilarity", "index.db");
 
     public static void Apply(ImageSimilarityOptions options, IConfiguration section, ILogger logger)
     {

@@ -15,7 +15,7 @@ internal sealed class SearchService(SimilaritySearcher searcher, ExtractionQueue
     {
         var started = Stopwatch.GetTimestamp();
         var vector = await queue.ExtractAsync(encoded, fileName, cancellationToken).ConfigureAwait(false);
-        var results = await searcher.SearchAsync(vector, new SearchOptions { Top = top, MinSimilarity = minScore }, cancellationToken).ConfigureAwait(false);
+        var results = await searcher.SearchAsync(vector, new SearchOptions { Store = new VectorSearchOptions { Top = top, MinSimilarity = minScore } }, cancellationToken).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         logger.LogInformation("Search by upload {FileName} ({Bytes} bytes): {Results} results in {ElapsedMs:F1} ms", fileName, encoded.Length, results.Count, elapsed);
         return new SearchResponse(new SearchQuery(null, fileName, null), Map(results), elapsed);
@@ -34,9 +34,7 @@ internal sealed class SearchService(SimilaritySearcher searcher, ExtractionQueue
 
         var searchOptions = new SearchOptions
         {
-            Top = top,
-            MinSimilarity = minScore,
-            ExcludeIds = new HashSet<string>(StringComparer.Ordinal) { id },
+            Store = new VectorSearchOptions { Top = top, MinSimilarity = minScore, ExcludeIds = new HashSet<string>(StringComparer.Ordinal) { id } },
         };
         var results = await searcher.SearchAsync(record.Vector, searchOptions, cancellationToken).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;

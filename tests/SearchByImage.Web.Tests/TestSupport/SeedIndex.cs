@@ -43,7 +43,7 @@ public sealed class SeedIndex : IAsyncLifetime
         Directory.CreateDirectory(Scratch);
         ImagesFolder = Path.Combine(seed, "images");
         WeightsPath = _dir.Combine("vgg16-random.safetensors");
-        IndexPath = _dir.Combine("index.isvs");
+        IndexPath = _dir.Combine("index.db");
         RandomVgg16Weights.Write(WeightsPath);
 
         using var extractor = await Vgg16FeatureExtractor.CreateAsync(ExtractorOptions(WeightsPath));
