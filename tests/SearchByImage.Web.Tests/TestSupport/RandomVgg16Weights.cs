@@ -43,7 +43,7 @@ internal static class RandomVgg16Weights
         long offset = 0;
         foreach (var (name, shape, _) in tensors)
         {
-            long bytes = shape.Aggregate(1L, (a, b) => a * b) * 2;
+            var bytes = shape.Aggregate(1L, (a, b) => a * b) * 2;
             header[name] = new { dtype = "BF16", shape, data_offsets = new[] { offset, offset + bytes } };
             offset += bytes;
         }
@@ -59,12 +59,12 @@ internal static class RandomVgg16Weights
         var buffer = new byte[1 << 20];
         foreach (var (_, shape, fanIn) in tensors)
         {
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            float bound = fanIn > 0 ? MathF.Sqrt(6f / fanIn) : 0f;
-            int used = 0;
-            for (long i = 0; i < count; i++)
+            var count = shape.Aggregate(1L, (a, b) => a * b);
+            var bound = fanIn > 0 ? MathF.Sqrt(6f / fanIn) : 0f;
+            var used = 0;
+            for (var i = 0L; i < count; i++)
             {
-                float value = fanIn > 0 ? ((random.NextSingle() * 2f) - 1f) * bound : 0.01f;
+                var value = fanIn > 0 ? ((random.NextSingle() * 2f) - 1f) * bound : 0.01f;
                 BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(used), (ushort)(BitConverter.SingleToUInt32Bits(value) >> 16));
                 used += 2;
                 if (used == buffer.Length)
