@@ -128,7 +128,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
                 ChannelsLast.ConvertWeights(network);
             }
 
-            bool keras = stateDict.Format == KerasWeightsReader.FormatName;
+            var keras = stateDict.Format == KerasWeightsReader.FormatName;
             var weightsId = keras
                 ? "keras-" + (IsOfficialKerasFile(fullPath) ? Vgg16Weights.KerasMd5[..8] : Vgg16StateDictMapper.Fingerprint(plan))
                 : IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);

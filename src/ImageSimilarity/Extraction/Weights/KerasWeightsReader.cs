@@ -76,7 +76,7 @@ internal static class KerasWeightsReader
         var tensors = new List<WeightTensor>();
 
         bool hasFc1 = present.Contains("fc1"), hasFc2 = present.Contains("fc2");
-        bool hasConv = ConvLayers.Any(c => present.Contains(c.Layer));
+        var hasConv = ConvLayers.Any(c => present.Contains(c.Layer));
         if (!hasFc1 && !hasFc2 && hasConv)
         {
             throw new WeightsFileException(path, [
@@ -86,10 +86,10 @@ internal static class KerasWeightsReader
                 + $"VGG16(weights='imagenet', include_top=True) and keeps in {Vgg16Weights.KerasCacheDirectory}"]);
         }
 
-        int channels = 3;
+        var channels = 3;
         foreach (var (layer, torchIndex) in ConvLayers)
         {
-            int outChannels = torchIndex < 4 ? 64 : torchIndex < 9 ? 128 : torchIndex < 16 ? 256 : 512;
+            var outChannels = torchIndex < 4 ? 64 : torchIndex < 9 ? 128 : torchIndex < 16 ? 256 : 512;
             var pair = Layer(weights, present, layer, problems);
             if (pair is { } p)
             {
@@ -148,7 +148,7 @@ internal static class KerasWeightsReader
         }
 
         var children = file.Children().Select(c => c.Name).Take(10).ToList();
-        bool keras3 = children.Contains("layers") || children.Contains("_layer_checkpoint_dependencies");
+        var keras3 = children.Contains("layers") || children.Contains("_layer_checkpoint_dependencies");
         var what = children.Count == 0 ? "it has no groups or datasets" : $"its top-level entries are: {string.Join(", ", children)}";
         throw new WeightsFileException(path, [
             keras3
@@ -178,7 +178,7 @@ internal static class KerasWeightsReader
         }
 
         var datasets = new NativeDataset?[2];
-        for (int i = 0; i < 2; i++)
+        for (var i = 0; i < 2; i++)
         {
             datasets[i] = group.LinkExists(names[i]) ? group.Get(names[i]) as NativeDataset : null;
             if (datasets[i] is null)
@@ -194,9 +194,9 @@ internal static class KerasWeightsReader
         string path, string layer, NativeDataset dataset, string torchName, long[] kerasShape, long[] torchShape,
         WeightLayoutTransform? transform, List<string> problems)
     {
-        string role = torchName.EndsWith(".bias", StringComparison.Ordinal) ? "bias" : "kernel";
+        var role = torchName.EndsWith(".bias", StringComparison.Ordinal) ? "bias" : "kernel";
         var shape = dataset.Space.Dimensions.Select(d => (long)d).ToArray();
-        bool ok = true;
+        var ok = true;
         if (!shape.SequenceEqual(kerasShape))
         {
             problems.Add($"layer '{layer}': the {role} has shape {WeightTensor.FormatShape(shape)}, expected {WeightTensor.FormatShape(kerasShape)}"
@@ -218,15 +218,15 @@ internal static class KerasWeightsReader
             return null;
         }
 
-        long[] stride = new long[torchShape.Length];
+        var stride = new long[torchShape.Length];
         long s = 1;
-        for (int i = torchShape.Length - 1; i >= 0; i--)
+        for (var i = torchShape.Length - 1; i >= 0; i--)
         {
             stride[i] = s;
             s *= torchShape[i];
         }
 
-        long bytes = s * WeightDTypes.SizeOf(dtype!.Value);
+        var bytes = s * WeightDTypes.SizeOf(dtype!.Value);
         var storage = new Hdf5DatasetStorage(path, dataset, dtype.Value, string.Create(CultureInfo.InvariantCulture, $"layer '{layer}' {role} ({dataset.Name})"), bytes);
         return new WeightTensor(torchName, dtype.Value, torchShape, stride, 0, storage) { LayoutTransform = transform };
     }

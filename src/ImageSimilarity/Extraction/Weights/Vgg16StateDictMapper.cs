@@ -107,7 +107,7 @@ internal static class Vgg16StateDictMapper
                 // Another axis order in the file (Keras): permute while copying into the parameter's memory.
                 using var stored = empty(transform.StoredShape, ToScalarType(source.DType));
                 source.ReadInto(stored.bytes);
-                if (source.DType == WeightDType.Float32 && transform.IsAxisReversal(out int p, out int q, out int o))
+                if (source.DType == WeightDType.Float32 && transform.IsAxisReversal(out var p, out var q, out var o))
                 {
                     using var asFloat32 = parameter.dtype == ScalarType.Float32 ? null : empty(parameter.shape, ScalarType.Float32);
                     ReverseAxes(stored, asFloat32 ?? parameter, p, q, o);

@@ -42,20 +42,20 @@ internal sealed record WeightLayoutTransform(long[] StoredShape, long[] Permutat
     public static unsafe void ReverseAxes(float* source, float* destination, int p, int q, int o)
     {
         const int Block = 64;
-        long rowLength = (long)q * p;
+        var rowLength = (long)q * p;
         nint src = (nint)source, dst = (nint)destination;
         Parallel.For(0, (o + Block - 1) / Block, block =>
         {
-            float* s = (float*)src;
-            float* d = (float*)dst;
+            var s = (float*)src;
+            var d = (float*)dst;
             int o0 = block * Block, count = Math.Min(Block, o - o0);
-            for (int iq = 0; iq < q; iq++)
+            for (var iq = 0; iq < q; iq++)
             {
-                for (int ip = 0; ip < p; ip++)
+                for (var ip = 0; ip < p; ip++)
                 {
-                    float* from = s + ((((long)ip * q) + iq) * o) + o0;
-                    float* to = d + ((long)o0 * rowLength) + ((long)iq * p) + ip;
-                    for (int j = 0; j < count; j++)
+                    var from = s + ((((long)ip * q) + iq) * o) + o0;
+                    var to = d + ((long)o0 * rowLength) + ((long)iq * p) + ip;
+                    for (var j = 0; j < count; j++)
                     {
                         to[j * rowLength] = from[j];
                     }
