@@ -136,7 +136,7 @@ internal static class ImportCommand
             await probe.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         }
 
-        string[]? ids = namesPath is null ? null : await ReadNamesAsync(namesPath, cancellationToken).ConfigureAwait(false);
+        var ids = namesPath is null ? null : await ReadNamesAsync(namesPath, cancellationToken).ConfigureAwait(false);
         float[][] rows;
         if (NumpyFile.IsNpy(head) || NumpyFile.IsZip(head))
         {
@@ -169,12 +169,12 @@ internal static class ImportCommand
                 throw new ArgumentException($"'{vectorsPath}' holds {bytes.Length} bytes, which is not {ids.Length} rows of float32 (one per name in '{namesPath}')");
             }
 
-            int dimension = bytes.Length / sizeof(float) / ids.Length;
+            var dimension = bytes.Length / sizeof(float) / ids.Length;
             rows = new float[ids.Length][];
-            for (int row = 0; row < ids.Length; row++)
+            for (var row = 0; row < ids.Length; row++)
             {
                 rows[row] = new float[dimension];
-                for (int i = 0; i < dimension; i++)
+                for (var i = 0; i < dimension; i++)
                 {
                     rows[row][i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(((row * dimension) + i) * sizeof(float)));
                 }

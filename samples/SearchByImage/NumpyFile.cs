@@ -25,12 +25,12 @@ internal sealed partial record NumpyArray(string Name, string Descr, int[] Shape
 
         int rows = Shape[0], cols = Shape[1], size = Descr == "<f8" ? 8 : Descr == "<f4" ? 4 : 2;
         var result = new float[rows][];
-        for (int r = 0; r < rows; r++)
+        for (var r = 0; r < rows; r++)
         {
             var row = result[r] = new float[cols];
-            for (int c = 0; c < cols; c++)
+            for (var c = 0; c < cols; c++)
             {
-                long index = FortranOrder ? ((long)c * rows) + r : ((long)r * cols) + c;
+                var index = FortranOrder ? ((long)c * rows) + r : ((long)r * cols) + c;
                 var bytes = Data.AsSpan(checked((int)(index * size)), size);
                 row[c] = size switch
                 {
@@ -52,11 +52,11 @@ internal sealed partial record NumpyArray(string Name, string Descr, int[] Shape
             throw new InvalidDataException($"array '{Name}' is {Descr} {ShapeText}; names must be a 1-D string array (numpy dtype <U or S)");
         }
 
-        int width = int.Parse(Descr.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture);
-        bool utf32 = Descr[0] == '<';
-        int itemBytes = utf32 ? width * 4 : width;
+        var width = int.Parse(Descr.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture);
+        var utf32 = Descr[0] == '<';
+        var itemBytes = utf32 ? width * 4 : width;
         var result = new string[Shape[0]];
-        for (int i = 0; i < result.Length; i++)
+        for (var i = 0; i < result.Length; i++)
         {
             var item = Data.AsSpan(i * itemBytes, itemBytes);
             result[i] = (utf32 ? Encoding.UTF32.GetString(item) : Encoding.UTF8.GetString(item)).TrimEnd('\0');
@@ -172,7 +172,7 @@ internal static class NumpyFile
 
         var shape = shapeMatch.Groups["shape"].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture)).ToArray();
-        int itemSize = dtype switch
+        var itemSize = dtype switch
         {
             "<f8" => 8,
             "<f4" => 4,
@@ -181,14 +181,14 @@ internal static class NumpyFile
             _ when dtype.Length > 2 && dtype[..2] == "|S" => int.Parse(dtype.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture),
             _ => throw new InvalidDataException($"'{path}': '{name}' has dtype '{dtype}'; vectors must be little-endian float32/float64/float16 and names strings"),
         };
-        long bytes = shape.Aggregate((long)itemSize, (a, b) => checked(a * b));
+        var bytes = shape.Aggregate((long)itemSize, (a, b) => checked(a * b));
         if (bytes > Array.MaxLength)
         {
             throw new InvalidDataException($"'{path}': '{name}' ({dtype}, shape ({string.Join(", ", shape)})) is larger than one import can hold ({bytes:N0} bytes)");
         }
 
         var data = new byte[bytes];
-        int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+        var read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
         if (read < data.Length)
         {
             throw new InvalidDataException($"'{path}': '{name}' is truncated: {read:N0} of {bytes:N0} data bytes are present");

@@ -42,9 +42,9 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
         var inputs = data.Inputs.Select((x, i) => new PreprocessedImage($"input{i}", x, 3, 224, 224)).ToList();
         var features = await extractor.ExtractPreprocessedAsync(inputs);
         double worst = 0;
-        for (int i = 0; i < features.Count; i++)
+        for (var i = 0; i < features.Count; i++)
         {
-            double error = MaxRelativeError(features[i], data.Features[i]);
+            var error = MaxRelativeError(features[i], data.Features[i]);
             worst = Math.Max(worst, error);
             Assert.True(error <= 1e-4, $"input {i}: max relative error {error:E2}");
         }
@@ -54,9 +54,9 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
         // (b) from the image files through the keras-caffe preset (reference: Pillow load_img, NEAREST).
         var fromFiles = await extractor.ExtractAsync(data.Images.Select(ImageInput.FromFile).ToList());
         float lowest = 1;
-        for (int i = 0; i < data.Images.Length; i++)
+        for (var i = 0; i < data.Images.Length; i++)
         {
-            float cosine = TensorPrimitives.CosineSimilarity(fromFiles[i], data.Features[i]);
+            var cosine = TensorPrimitives.CosineSimilarity(fromFiles[i], data.Features[i]);
             lowest = Math.Min(lowest, cosine);
             _output.WriteLine($"{file}: {Path.GetFileName(data.Images[i])} cosine {cosine:F7}");
             Assert.True(cosine >= 0.999f, $"{data.Images[i]}: cosine {cosine}");
@@ -159,9 +159,9 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
         using (var target = File.Create(path))
         {
             var buffer = new byte[1 << 20];
-            for (int i = 0; i < 60; i++)
+            for (var i = 0; i < 60; i++)
             {
-                int n = source.Read(buffer);
+                var n = source.Read(buffer);
                 target.Write(buffer, 0, n);
             }
         }
@@ -180,8 +180,8 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
     public unsafe void ReverseAxes_OddShapes_EqualsTorchPermute(long[] shape, long[] permutation)
     {
         var transform = new WeightLayoutTransform(shape, permutation);
-        Assert.True(transform.IsAxisReversal(out int p, out int q, out int o));
-        long count = shape.Aggregate(1L, (a, b) => a * b);
+        Assert.True(transform.IsAxisReversal(out var p, out var q, out var o));
+        var count = shape.Aggregate(1L, (a, b) => a * b);
         using var source = TorchSharp.torch.arange(count, TorchSharp.torch.ScalarType.Float32).reshape(shape);
         using var expected = source.permute(permutation).contiguous();
         var src = source.data<float>().ToArray();
@@ -238,7 +238,7 @@ public sealed class KerasWeightsTests : IClassFixture<KerasReferenceFixture>
     private static double MaxRelativeError(float[] actual, float[] expected)
     {
         double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.Length; i++)
+        for (var i = 0; i < expected.Length; i++)
         {
             maxDiff = Math.Max(maxDiff, Math.Abs((double)actual[i] - expected[i]));
             maxRef = Math.Max(maxRef, Math.Abs((double)expected[i]));

@@ -37,14 +37,14 @@ public sealed class KerasLoadImageParityTests
             var expected = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(Path.Combine(dir.Path, $"{i}.keras-caffe.f32"))).ToArray();
             var actual = preprocessor.Preprocess(ImageInput.FromFile(file)).Data.ToArray();
             Assert.Equal(expected.Length, actual.Length);
-            int mismatches = expected.Where((v, k) => BitConverter.SingleToInt32Bits(v) != BitConverter.SingleToInt32Bits(actual[k])).Count();
+            var mismatches = expected.Where((v, k) => BitConverter.SingleToInt32Bits(v) != BitConverter.SingleToInt32Bits(actual[k])).Count();
             Assert.True(mismatches == 0, $"{Path.GetFileName(file)}: {mismatches} of {expected.Length} values differ from Pillow's load_img + preprocess_input");
             identical++;
 
             // Compositing over white would change exactly the images with transparency: shows they are exercised.
             var whiteBackground = new float[ImagePreprocessor.InputLength];
             ImagePreprocessor.ToTensor(ImageDecoder.Decode(File.ReadAllBytes(file), file, compositing), PreprocessingPreset.KerasCaffe, whiteBackground);
-            int changed = expected.Where((v, k) => v != whiteBackground[k]).Count();
+            var changed = expected.Where((v, k) => v != whiteBackground[k]).Count();
             if (changed > 0)
             {
                 transparentDiffering++;
