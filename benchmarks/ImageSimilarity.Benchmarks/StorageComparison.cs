@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ImageSimilarity.Storage;
-using Microsoft.Win32.SafeHandles;
 
 namespace ImageSimilarity.Benchmarks;
 
@@ -198,7 +197,7 @@ internal static class StorageComparison
         var rowBytes = BenchmarkData.Dimension * (precision == VectorPrecision.Half ? 2 : 4);
         var count = length / rowBytes;
         blocks.EnsureCapacity(count);
-        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         long offset = 0;
         for (var b = 0; offset < length; b++)
         {
