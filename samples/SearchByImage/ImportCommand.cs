@@ -62,7 +62,7 @@ internal static class ImportCommand
         }
 
         var ids = old.GetIds();
-        for (int start = 0; start < ids.Count; start += 1000)
+        for (var start = 0; start < ids.Count; start += 1000)
         {
             var batch = new List<VectorRecord>(1000);
             foreach (var id in ids.Skip(start).Take(1000))

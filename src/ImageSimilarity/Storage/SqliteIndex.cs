@@ -398,9 +398,9 @@ internal sealed class SqliteIndex : IDisposable
                 }
 
                 var json = reader.GetString(3);
-                IReadOnlyDictionary<string, string> metadata = json == "{}"
+                var metadata = json == "{}"
                     ? EmptyMetadata
-                    : ParseMetadata(json) ?? throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
+                    : (IReadOnlyDictionary<string, string>?)ParseMetadata(json) ?? throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
                 var bytes = target(id, metadata);
                 SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_blob_read(blob, bytes[..expected], 0), db);
                 if (Checksum(bytes[..expected]) != reader.GetInt64(2))
