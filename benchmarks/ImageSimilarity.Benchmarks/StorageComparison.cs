@@ -2,12 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using ImageSimilarity.Storage;
-using Microsoft.Win32.SafeHandles;
 
 namespace ImageSimilarity.Benchmarks;
 
 /// <summary>
-/// <c>--storage COUNT [single|half] [rounds]</c>: the SQLite index against today's single-file store (format 1) on the
+/// <c>--storage COUNT [single|half] [rounds] [open]</c> (open: only the open comparison): the SQLite index against today's single-file store (format 1) on the
 /// same seeded data, in one process, with the measurements interleaved round by round so both sides see the same load:
 /// upsert + commit of 1,000 records into a store of COUNT against the same into an empty store; the old store's
 /// checkpoint save at COUNT; open (every vector loaded) against a plain read of the same vector bytes; search time of
@@ -23,11 +22,12 @@ internal static class StorageComparison
         var count = int.Parse(args[1], CultureInfo.InvariantCulture);
         var precision = args.Length > 2 && args[2] == "half" ? VectorPrecision.Half : VectorPrecision.Single;
         var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
+        var openOnly = args.Length > 4 && args[4] == "open";
         var dir = Path.Combine(Path.GetTempPath(), $"imgsim-storage-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         try
         {
-            return await RunAsync(dir, count, precision, rounds).ConfigureAwait(false);
+            return await RunAsync(dir, count, precision, rounds, openOnly).ConfigureAwait(false);
         }
         finally
         {
@@ -35,7 +35,7 @@ internal static class StorageComparison
         }
     }
 
-    private static async Task<int> RunAsync(string dir, int count, VectorPrecision precision, int rounds)
+    private static async Task<int> RunAsync(string dir, int count, VectorPrecision precision, int rounds, bool openOnly)
     {
         var name = precision == VectorPrecision.Half ? "half" : "fp32";
         Console.WriteLine($"storage: {count:N0} x {BenchmarkData.Dimension} {name}, {rounds} rounds, {Environment.ProcessorCount} cores");
@@ -92,6 +92,12 @@ internal static class StorageComparison
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage:   round {r}: plain read {plain[^1]:F0} ms (cpu {cpuPlain[^1]:F0}), open SQLite {openNew[^1]:F0} ms (cpu {cpuNew[^1]:F0}) ({openNew[^1] / plain[^1]:F2}x), open old {openOld[^1]:F0} ms"));
         }
 
+        if (openOnly)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} open SQLite: {Median(openNew):F0}  plain read of the vector bytes: {Median(plain):F0}  ratio {Median(openNew) / Median(plain):F2}x (per-round median {Median(openNew.Zip(plain, (a, b) => a / b).ToList()):F2}x)  open old format: {Median(openOld):F0}; process CPU time: open {Median(cpuNew):F0}, plain read {Median(cpuPlain):F0}, ratio {Median(cpuNew) / Median(cpuPlain):F2}x"));
+            return 0;
+        }
+
         // Search: the same queries on the SQLite-bound store and on the old-format store, interleaved.
         var searchNew = new List<double>();
         var searchOld = new List<double>();
@@ -110,10 +116,15 @@ internal static class StorageComparison
                 }
             }
 
+            // A-B then B-A, so neither store always runs first in a round.
             for (var r = 0; r < rounds * 3; r++)
             {
-                searchNew.Add(await TimeAsync(async () => { foreach (var q in queries) { await bound.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length);
-                searchOld.Add(await TimeAsync(async () => { foreach (var q in queries) { await plainStore.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length);
+                var first = r % 2 == 0 ? bound : plainStore;
+                var second = r % 2 == 0 ? plainStore : bound;
+                var a = await TimeAsync(async () => { foreach (var q in queries) { await first.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length;
+                var b = await TimeAsync(async () => { foreach (var q in queries) { await second.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length;
+                searchNew.Add(r % 2 == 0 ? a : b);
+                searchOld.Add(r % 2 == 0 ? b : a);
             }
         }
 
@@ -198,7 +209,7 @@ internal static class StorageComparison
         var rowBytes = BenchmarkData.Dimension * (precision == VectorPrecision.Half ? 2 : 4);
         var count = length / rowBytes;
         blocks.EnsureCapacity(count);
-        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         long offset = 0;
         for (var b = 0; offset < length; b++)
         {
