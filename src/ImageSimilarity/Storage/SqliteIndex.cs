@@ -261,7 +261,7 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>Gets SQLite's data version: it changes when another connection commits (PRAGMA data_version).</summary>
-    public long DataVersion() => (long)Scalar("PRAGMA data_version")!;
+    public long DataVersion() => (long)Prepared("PRAGMA data_version").ExecuteScalar()!;
 
     public void Begin(bool write) => Execute(write ? "BEGIN IMMEDIATE" : "BEGIN");
 
