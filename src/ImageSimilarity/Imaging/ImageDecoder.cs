@@ -4,7 +4,8 @@ namespace ImageSimilarity.Imaging;
 
 /// <summary>
 /// Decodes JPEG, PNG, WebP, GIF (first frame) and BMP by content with SkiaSharp into opaque RGB: EXIF orientation
-/// applied, transparency composited over a background colour, and oversized images refused from their header.
+/// applied (optional), transparency composited over a background colour or dropped (<see cref="TransparencyMode"/>), and
+/// oversized images refused from their header.
 /// </summary>
 /// <remarks>
 /// No colour management is applied (embedded ICC profiles are ignored), as Pillow does; this keeps pixel values
@@ -63,7 +64,10 @@ internal static class ImageDecoder
             throw new ImageDecodeException(name, ImageDecodeError.Corrupt, what);
         }
 
-        var rgb = Composite(rgba, info.Width, info.Height, info.AlphaType != SKAlphaType.Opaque, options.Background);
+        // Unpremultiplied decoding keeps the colour that transparent pixels store, so ignoring alpha is Pillow's convert('RGB').
+        var rgb = options.Transparency == TransparencyMode.Ignore
+            ? new RgbImage(info.Width, info.Height, rgba, bytesPerPixel: 4)
+            : Composite(rgba, info.Width, info.Height, info.AlphaType != SKAlphaType.Opaque, options.Background);
         return options.ApplyExifOrientation ? Orient(rgb, codec.EncodedOrigin) : rgb;
     }
 

@@ -19,7 +19,11 @@ public sealed class ImagePreprocessor : IImagePreprocessor
 
     /// <summary>Initializes a new instance of the <see cref="ImagePreprocessor"/> class.</summary>
     /// <param name="preset">The preprocessing pipeline; it must match the model's weights.</param>
-    /// <param name="decoderOptions">How images are decoded; <see langword="null"/> for <see cref="ImageDecoderOptions.Default"/>.</param>
+    /// <param name="decoderOptions">
+    /// How images are decoded; <see langword="null"/> for <see cref="ImageDecoderOptions.Default"/>. The keras-caffe preset
+    /// takes only <see cref="ImageDecoderOptions.MaxPixels"/> from it and otherwise decodes as Keras' <c>load_img</c>
+    /// (<see cref="ImageDecoderOptions.KerasLoadImage"/>: alpha dropped without compositing, no EXIF orientation).
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="preset"/> is not a defined preset.</exception>
     public ImagePreprocessor(PreprocessingPreset preset = PreprocessingPreset.Torchvision, ImageDecoderOptions? decoderOptions = null)
     {
@@ -29,7 +33,10 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         }
 
         Preset = preset;
-        DecoderOptions = decoderOptions ?? ImageDecoderOptions.Default;
+        decoderOptions ??= ImageDecoderOptions.Default;
+        DecoderOptions = preset != PreprocessingPreset.KerasCaffe ? decoderOptions
+            : decoderOptions.MaxPixels == ImageDecoderOptions.KerasLoadImage.MaxPixels ? ImageDecoderOptions.KerasLoadImage
+            : new ImageDecoderOptions { MaxPixels = decoderOptions.MaxPixels, ApplyExifOrientation = false, Transparency = TransparencyMode.Ignore };
     }
 
     /// <summary>Gets the preprocessing pipeline.</summary>
