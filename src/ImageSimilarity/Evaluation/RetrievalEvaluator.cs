@@ -17,41 +17,45 @@ public static class RetrievalEvaluator
     /// <summary>How many nearest neighbours of each query count towards <see cref="RetrievalEvaluation.Confusions"/>.</summary>
     public const int ConfusionDepth = 5;
 
-    /// <summary>Evaluates the records of a store, labelled by <paramref name="labelOf"/> from their ids.</summary>
-    /// <param name="store">The store; every record is read with its vector.</param>
-    /// <param name="labelOf">The label of a record id, or <see langword="null"/> to leave the record out (see <see cref="EvaluationLabels"/>).</param>
+    /// <summary>Evaluates the records of a store, labelled by <paramref name="labelOf"/>.</summary>
+    /// <param name="store">The store; the labelled records are read with their vectors.</param>
+    /// <param name="labelOf">
+    /// The label of a record (id and metadata; its vector is empty), or <see langword="null"/> to leave the record out.
+    /// <see cref="EvaluationLabels"/> reads the usual labels from the id: <c>r =&gt; EvaluationLabels.FromFolder(r.Id)</c>.
+    /// </param>
     /// <param name="cancellationToken">Cancels the evaluation.</param>
     /// <returns>The figures.</returns>
     /// <exception cref="EvaluationException">The store is empty, holds one image, no record has a label, or no two records share one.</exception>
-    public static async Task<RetrievalEvaluation> EvaluateAsync(IVectorStore store, Func<string, string?> labelOf, CancellationToken cancellationToken = default)
+    public static async Task<RetrievalEvaluation> EvaluateAsync(IVectorStore store, Func<VectorRecord, string?> labelOf, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(labelOf);
-        var ids = new List<string>();
+        var listed = new List<VectorRecord>();
         await foreach (var record in store.ListAsync(cancellationToken).ConfigureAwait(false))
         {
-            ids.Add(record.Id);
+            listed.Add(record);
         }
 
-        CheckSize(ids.Count);
-        var items = new List<LabelledVector>(ids.Count);
-        foreach (var id in ids)
+        CheckSize(listed.Count);
+        var ids = listed.Select(x => x.Id).ToArray();
+        var items = new List<LabelledVector>(listed.Count);
+        foreach (var listedRecord in listed)
         {
-            if (labelOf(id) is not { } label)
+            if (labelOf(listedRecord) is not { } label)
             {
                 continue;
             }
 
-            var record = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var record = await store.GetAsync(listedRecord.Id, cancellationToken).ConfigureAwait(false);
             if (record is not null)
             {
-                items.Add(new LabelledVector(id, label, record.Vector));
+                items.Add(new LabelledVector(record.Id, label, record.Vector));
             }
         }
 
         if (items.Count == 0)
         {
-            throw new EvaluationException($"none of the {ids.Count} images has a label (for example '{ids.Order(StringComparer.Ordinal).First()}'): put each category in its own sub-folder, or name files by category with a number (cat1.jpg, cat2.jpg) and use prefix labels");
+            throw new EvaluationException($"none of the {ids.Length} images has a label (for example '{ids.Order(StringComparer.Ordinal).First()}'): put each category in its own sub-folder, or name files by category with a number (cat1.jpg, cat2.jpg) and use prefix labels");
         }
 
         return Evaluate(items, cancellationToken);

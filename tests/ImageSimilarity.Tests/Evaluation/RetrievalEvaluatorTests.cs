@@ -19,7 +19,7 @@ public sealed class RetrievalEvaluatorTests(ITestOutputHelper output)
         await using var store = EmbeddedVectorStore.Create(4096, "keras-vgg16-fc2");
         await store.UpsertAsync(names.Select((n, i) => new VectorRecord(n, vectors[i])));
 
-        var result = await RetrievalEvaluator.EvaluateAsync(store, EvaluationLabels.FromFileNamePrefix);
+        var result = await RetrievalEvaluator.EvaluateAsync(store, r => EvaluationLabels.FromFileNamePrefix(r.Id));
         output.WriteLine($"P@1 {result.PrecisionAt1:F4} P@5 {result.PrecisionAt5:F4} P@10 {result.PrecisionAt10:F4} mAP {result.MeanAveragePrecision:F4}");
 
         const double Tolerance = 1e-12;
@@ -97,7 +97,7 @@ public sealed class RetrievalEvaluatorTests(ITestOutputHelper output)
         await using var store = EmbeddedVectorStore.Create(3, "test");
         await store.UpsertAsync(Enumerable.Range(0, count).Select(i => new VectorRecord($"cat{i}.jpg", new float[] { 1, i, 2 })));
 
-        var ex = await Assert.ThrowsAsync<EvaluationException>(() => RetrievalEvaluator.EvaluateAsync(store, EvaluationLabels.FromFileNamePrefix));
+        var ex = await Assert.ThrowsAsync<EvaluationException>(() => RetrievalEvaluator.EvaluateAsync(store, r => EvaluationLabels.FromFileNamePrefix(r.Id)));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 
@@ -107,11 +107,11 @@ public sealed class RetrievalEvaluatorTests(ITestOutputHelper output)
         await using var store = EmbeddedVectorStore.Create(3, "test");
         await store.UpsertAsync([new VectorRecord("a.jpg", new float[] { 1, 0, 0 }), new VectorRecord("b.jpg", new float[] { 0, 1, 0 })]);
 
-        var ex = await Assert.ThrowsAsync<EvaluationException>(() => RetrievalEvaluator.EvaluateAsync(store, EvaluationLabels.FromFolder));
+        var ex = await Assert.ThrowsAsync<EvaluationException>(() => RetrievalEvaluator.EvaluateAsync(store, r => EvaluationLabels.FromFolder(r.Id)));
         Assert.Contains("none of the 2 images has a label", ex.Message, StringComparison.Ordinal);
         Assert.Contains("sub-folder", ex.Message, StringComparison.Ordinal);
 
-        var unique = await Assert.ThrowsAsync<EvaluationException>(() => RetrievalEvaluator.EvaluateAsync(store, EvaluationLabels.FromFileNamePrefix));
+        var unique = await Assert.ThrowsAsync<EvaluationException>(() => RetrievalEvaluator.EvaluateAsync(store, r => EvaluationLabels.FromFileNamePrefix(r.Id)));
         Assert.Contains("no two of the 2 images share a label", unique.Message, StringComparison.Ordinal);
     }
 
