@@ -13,5 +13,6 @@ internal static class Commands
         ImportCommand.Create(),
         ExtractCommand.Create(),
         EvaluateCommand.Create(),
+        DuplicatesCommand.Create(),
     };
 }
