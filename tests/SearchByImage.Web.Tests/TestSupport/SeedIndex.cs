@@ -40,6 +40,20 @@ public sealed class SeedIndex : IAsyncLifetime
         }
 
         _dir = TestPaths.CreateTempDirectory("imgsim-web");
+        try
+        {
+            await BuildAsync(seed);
+        }
+        catch
+        {
+            // Leave nothing behind (276 MB of weights) when the build fails, for example on a full disk.
+            _dir.Dispose();
+            throw;
+        }
+    }
+
+    private async Task BuildAsync(string seed)
+    {
         Directory.CreateDirectory(Scratch);
         ImagesFolder = Path.Combine(seed, "images");
         WeightsPath = _dir.Combine("vgg16-random.safetensors");
