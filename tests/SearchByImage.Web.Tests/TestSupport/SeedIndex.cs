@@ -42,7 +42,7 @@ public sealed class SeedIndex : IAsyncLifetime
         _dir = TestPaths.CreateTempDirectory("imgsim-web");
         try
         {
-            await BuildAsync(seed);
+            await BuildAsync(_dir, seed);
         }
         catch
         {
@@ -52,12 +52,12 @@ public sealed class SeedIndex : IAsyncLifetime
         }
     }
 
-    private async Task BuildAsync(string seed)
+    private async Task BuildAsync(TempDirectory dir, string seed)
     {
         Directory.CreateDirectory(Scratch);
         ImagesFolder = Path.Combine(seed, "images");
-        WeightsPath = _dir.Combine("vgg16-random.safetensors");
-        IndexPath = _dir.Combine("index.db");
+        WeightsPath = dir.Combine("vgg16-random.safetensors");
+        IndexPath = dir.Combine("index.db");
         RandomVgg16Weights.Write(WeightsPath);
 
         using var extractor = await Vgg16FeatureExtractor.CreateAsync(ExtractorOptions(WeightsPath));
