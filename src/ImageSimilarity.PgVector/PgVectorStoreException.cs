@@ -1,7 +1,7 @@
 namespace ImageSimilarity.PgVector;
 
 /// <summary>
-/// PostgreSQL could not do what a <see cref="PgVectorStore"/> or <c>DistributedIndexer</c> asked: the
+/// PostgreSQL could not do what a <see cref="PgVectorStore"/> or <see cref="Distributed.DistributedIndexer"/> asked: the
 /// server is not reachable, a command timed out, or the table is not one this library made. The message says which
 /// server and table, and what to do; nothing that was committed before is lost.
 /// </summary>
