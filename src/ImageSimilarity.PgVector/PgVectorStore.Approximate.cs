@@ -123,14 +123,14 @@ public sealed partial class PgVectorStore
 
         var fraction = Math.Min(1.0, sampleSize * 1.1 / count);
         var rows = new List<float[]>(Math.Min(sampleSize, (int)Math.Min(count, int.MaxValue)));
-        await using (var command = new NpgsqlCommand($"SELECT embedding::real[] FROM {Table} WHERE random() < @f LIMIT @n", connection, transaction) { CommandTimeout = 0 })
+        await using (var command = new NpgsqlCommand($"SELECT {_send}(embedding) FROM {Table} WHERE random() < @f LIMIT @n", connection, transaction) { CommandTimeout = 0 })
         {
             command.Parameters.AddWithValue("f", NpgsqlDbType.Double, fraction);
             command.Parameters.AddWithValue("n", NpgsqlDbType.Integer, sampleSize);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                rows.Add(reader.GetFieldValue<float[]>(0));
+                rows.Add(DecodeVector(reader.GetFieldValue<byte[]>(0)));
             }
         }
 
@@ -160,13 +160,13 @@ public sealed partial class PgVectorStore
         while (true)
         {
             var page = new List<(string Id, float[] Vector)>(Page);
-            await using (var select = new NpgsqlCommand($"SELECT id, embedding::real[] FROM {Table} WHERE id > @last ORDER BY id LIMIT {Page}", connection, transaction) { CommandTimeout = 0 })
+            await using (var select = new NpgsqlCommand($"SELECT id, {_send}(embedding) FROM {Table} WHERE id > @last ORDER BY id LIMIT {Page}", connection, transaction) { CommandTimeout = 0 })
             {
                 select.Parameters.AddWithValue("last", NpgsqlDbType.Text, last);
                 await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    page.Add((reader.GetString(0), reader.GetFieldValue<float[]>(1)));
+                    page.Add((reader.GetString(0), DecodeVector(reader.GetFieldValue<byte[]>(1))));
                 }
             }
 

@@ -29,6 +29,7 @@ public sealed partial class PgVectorStore : IVectorStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly PgVectorStoreOptions _options;
     private readonly string _vectorType;
+    private readonly string _send;
     private readonly SemaphoreSlim _initLock = new(1, 1);
     private volatile CodeState? _codes;
     private bool _disposed;
@@ -52,6 +53,7 @@ public sealed partial class PgVectorStore : IVectorStore
         Dimension = dimension;
         ModelId = modelId;
         _vectorType = (_options.Precision == VectorPrecision.Half ? "halfvec" : "vector") + $"({dimension})";
+        _send = _options.Precision == VectorPrecision.Half ? "halfvec_send" : "vector_send";
     }
 
     /// <inheritdoc/>
@@ -191,7 +193,7 @@ public sealed partial class PgVectorStore : IVectorStore
         return RunAsync(
             async connection =>
             {
-                await using var command = Command(connection, $"SELECT embedding::real[], metadata::text FROM {Table} WHERE id = @id");
+                await using var command = Command(connection, $"SELECT {_send}(embedding), metadata::text FROM {Table} WHERE id = @id");
                 command.Parameters.AddWithValue("id", NpgsqlDbType.Text, id);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -199,7 +201,7 @@ public sealed partial class PgVectorStore : IVectorStore
                     return null;
                 }
 
-                return new VectorRecord(id, reader.GetFieldValue<float[]>(0), VectorCodec.FromJson(reader.GetString(1)));
+                return new VectorRecord(id, DecodeVector(reader.GetFieldValue<byte[]>(0)), VectorCodec.FromJson(reader.GetString(1)));
             },
             "read a record",
             initialized: true,
@@ -376,6 +378,8 @@ public sealed partial class PgVectorStore : IVectorStore
             _ => null,
         };
     }
+
+    private float[] DecodeVector(byte[] bytes) => VectorCodec.Decode(bytes, _options.Precision == VectorPrecision.Half);
 
     private static BitArray Code(float[] unit, CodeState codes) => VectorCodec.Code(unit, codes.Thresholds);
 }

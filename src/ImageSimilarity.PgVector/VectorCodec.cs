@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections;
 using System.Globalization;
 using System.Numerics.Tensors;
@@ -46,6 +47,44 @@ internal static class VectorCodec
         }
 
         return bits;
+    }
+
+    /// <summary>
+    /// pgvector's binary wire format of <c>vector</c> (int16 dimension, int16 unused, big-endian float32 values) or
+    /// <c>halfvec</c> (the same with float16 values): what its receive function reads in a binary COPY.
+    /// </summary>
+    public static byte[] Encode(ReadOnlySpan<float> unit, bool half)
+    {
+        var bytes = new byte[4 + (unit.Length * (half ? 2 : 4))];
+        BinaryPrimitives.WriteInt16BigEndian(bytes, (short)unit.Length);
+        var span = bytes.AsSpan(4);
+        for (var i = 0; i < unit.Length; i++)
+        {
+            if (half)
+            {
+                BinaryPrimitives.WriteHalfBigEndian(span[(i * 2)..], (Half)unit[i]);
+            }
+            else
+            {
+                BinaryPrimitives.WriteSingleBigEndian(span[(i * 4)..], unit[i]);
+            }
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Reads what <c>vector_send</c> or <c>halfvec_send</c> returns.</summary>
+    public static float[] Decode(ReadOnlySpan<byte> bytes, bool half)
+    {
+        var dimension = BinaryPrimitives.ReadInt16BigEndian(bytes);
+        var values = new float[dimension];
+        var span = bytes[4..];
+        for (var i = 0; i < dimension; i++)
+        {
+            values[i] = half ? (float)BinaryPrimitives.ReadHalfBigEndian(span[(i * 2)..]) : BinaryPrimitives.ReadSingleBigEndian(span[(i * 4)..]);
+        }
+
+        return values;
     }
 
     public static string ToJson(IReadOnlyDictionary<string, string> metadata)
