@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.CommandLine;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 
 namespace SearchByImage;
 
@@ -18,7 +19,11 @@ internal static class ImportCommand
         var modelId = new Option<string>("--model-id") { Description = "The model that made the vectors; an index holds vectors of one model.", Required = true };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var command = new Command("import", "Store vectors computed elsewhere (raw float32 rows + names) in an index.") { vectors, names, images, modelId, index };
+        var stores = new PostgresStoreOptions();
+        stores.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
+            parseResult,
+            stores,
             parseResult.GetRequiredValue(vectors),
             parseResult.GetRequiredValue(names),
             parseResult.GetValue(images),
@@ -28,7 +33,7 @@ internal static class ImportCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string vectorsPath, string namesPath, string? imagesFolder, string modelId, string indexPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, string vectorsPath, string namesPath, string? imagesFolder, string modelId, string indexPath, CancellationToken cancellationToken)
     {
         var ids = (await File.ReadAllLinesAsync(namesPath, cancellationToken).ConfigureAwait(false)).Where(l => l.Length > 0).ToArray();
         var bytes = await File.ReadAllBytesAsync(vectorsPath, cancellationToken).ConfigureAwait(false);
@@ -38,7 +43,6 @@ internal static class ImportCommand
         }
 
         int dimension = bytes.Length / sizeof(float) / ids.Length;
-        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
         for (int row = 0; row < ids.Length; row++)
         {
@@ -54,6 +58,12 @@ internal static class ImportCommand
             records.Add(new VectorRecord(ids[row], vector, metadata));
         }
 
+        if (stores.IsPostgres(parseResult))
+        {
+            return await PostgresImport.RunAsync(parseResult, stores, dimension, modelId, records, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
         await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         Console.WriteLine($"imported {ids.Length} vectors of {dimension} floats into {Path.GetFullPath(indexPath)} (model '{modelId}')");

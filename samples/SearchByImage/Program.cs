@@ -9,6 +9,7 @@ var root = new RootCommand("Reverse image search with VGG16 fc2 features (ImageS
     InfoCommand.Create(),
     ImportCommand.Create(),
     ExtractCommand.Create(),
+    SearchByImage.Postgres.ApproximateIndexCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -327,6 +327,15 @@ public sealed partial class PgVectorStore : IVectorStore
 
     internal static string Quote(string name) => "\"" + name + "\"";
 
+    /// <summary>Describes where a data source connects (host, port, database; never the password), for messages.</summary>
+    /// <param name="dataSource">The data source.</param>
+    /// <returns>For example "PostgreSQL at db:5432 (database 'images')".</returns>
+    public static string DescribeConnection(NpgsqlDataSource dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        return Describe(dataSource);
+    }
+
     internal static string Describe(NpgsqlDataSource dataSource)
     {
         var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
