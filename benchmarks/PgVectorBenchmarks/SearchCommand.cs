@@ -86,11 +86,11 @@ internal static class SearchCommand
                     var recall = 0.0;
 
                     // One unmeasured pass warms the caches for this setting; then every query is timed.
-                    await store.SearchAsync(queries[0], new PgVectorSearchOptions { Top = 10, Mode = PgVectorSearchMode.Approximate, Candidates = candidates });
+                    await store.SearchAsync(queries[0], new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 10 }, Mode = PgVectorSearchMode.Approximate, Candidates = candidates });
                     for (var i = 0; i < queries.Length; i++)
                     {
                         var clock = Stopwatch.StartNew();
-                        var hits = await store.SearchAsync(queries[i], new PgVectorSearchOptions { Top = 10, Mode = PgVectorSearchMode.Approximate, Candidates = candidates });
+                        var hits = await store.SearchAsync(queries[i], new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 10 }, Mode = PgVectorSearchMode.Approximate, Candidates = candidates });
                         times.Add(clock.Elapsed.TotalMilliseconds);
                         recall += hits.Count(h => truth[i].Contains(h.Id)) / 10.0;
                     }

@@ -16,14 +16,14 @@ if (args.Length != 2)
 using var extractor = await Vgg16FeatureExtractor.CreateAsync();
 
 // An index file that survives restarts; re-running only extracts new or changed images.
-var indexPath = Path.Combine(args[0], ".imagesimilarity.isvs");
+var indexPath = Path.Combine(args[0], ".imagesimilarity.db");
 await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId);
 
 var indexed = await new FolderIndexer(extractor, store).IndexAsync(args[0]);
 Console.WriteLine($"{indexed.Indexed} indexed, {indexed.Unchanged} unchanged, {indexed.Failed} failed, {indexed.Skipped} skipped");
 
 var searcher = new SimilaritySearcher(extractor, store);
-foreach (var match in await searcher.SearchAsync(ImageInput.FromFile(args[1]), new SearchOptions { Top = 9 }))
+foreach (var match in await searcher.SearchAsync(ImageInput.FromFile(args[1]), new SearchOptions { Store = new VectorSearchOptions { Top = 9 } }))
 {
     Console.WriteLine($"{match.Similarity:F4}  {match.Id}");
 }

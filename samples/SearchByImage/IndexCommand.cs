@@ -57,7 +57,6 @@ internal static class IndexCommand
                 Recursive = !parseResult.GetValue(topLevelOnly),
                 Include = parseResult.GetValue(include) ?? [],
                 Exclude = parseResult.GetValue(exclude) ?? [],
-                BatchSize = parseResult.GetValue(model.BatchSize),
             },
             parseResult.GetValue(json),
             cancellationToken)));
@@ -72,7 +71,9 @@ internal static class IndexCommand
         }
 
         // An existing index decides the preset and precision unless the command line says otherwise.
-        var existing = File.Exists(indexPath) ? await EmbeddedVectorStore.OpenAsync(indexPath, null, cancellationToken).ConfigureAwait(false) : null;
+        // OpenOrCreateAsync: an old single-file index is upgraded in place (kept as .v1-backup), so this run commits to it.
+        var found = File.Exists(indexPath) ? await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false) : null;
+        var existing = found is null ? null : await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, found.Dimension, found.ModelId, null, cancellationToken).ConfigureAwait(false);
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
@@ -81,11 +82,7 @@ internal static class IndexCommand
             ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
             : null;
         var store = existing ?? created!;
-        if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"index '{indexPath}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with, or another --index");
-        }
-
+        var indexer = new FolderIndexer(extractor, store);
         store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
         store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
         store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
@@ -94,7 +91,6 @@ internal static class IndexCommand
         folders.Add(root);
         store.Properties[IndexProperties.Folders] = string.Join('\n', folders.Order(StringComparer.Ordinal));
 
-        var indexer = new FolderIndexer(extractor, store);
         FolderIndexResult result;
         if (json || Console.IsOutputRedirected)
         {

@@ -2,10 +2,24 @@ using ImageSimilarity.Storage;
 
 namespace ImageSimilarity.PgVector;
 
-/// <summary><see cref="VectorSearchOptions"/> plus the choice between exact and approximate search in PostgreSQL.</summary>
-public sealed class PgVectorSearchOptions : VectorSearchOptions
+/// <summary>A search of a <see cref="PgVectorStore"/>: the store-independent part (<see cref="Store"/>) and the choice between exact and approximate search.</summary>
+/// <remarks>Immutable once built (init-only properties), so one instance can be reused by concurrent searches.</remarks>
+public sealed class PgVectorSearchOptions
 {
-    private int _candidates = 200;
+    /// <summary>Gets the default options: exact search, <see cref="VectorSearchOptions.Default"/>.</summary>
+    public static PgVectorSearchOptions Default { get; } = new();
+
+    /// <summary>Gets how many results, threshold and filters. Default <see cref="VectorSearchOptions.Default"/>.</summary>
+    /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
+    public VectorSearchOptions Store
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    } = VectorSearchOptions.Default;
 
     /// <summary>Gets how the store searches. Default <see cref="PgVectorSearchMode.Exact"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined mode.</exception>
@@ -30,12 +44,12 @@ public sealed class PgVectorSearchOptions : VectorSearchOptions
     /// <exception cref="ArgumentOutOfRangeException">The value is outside 1 to 10,000.</exception>
     public int Candidates
     {
-        get => _candidates;
+        get;
         init
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 10_000);
-            _candidates = value;
+            field = value;
         }
-    }
+    } = 200;
 }

@@ -104,7 +104,7 @@ public sealed partial class PgVectorStore
                 var precision = reader.GetString(2);
                 if (dimension != Dimension || !string.Equals(model, ModelId, StringComparison.Ordinal) || precision != PrecisionName(Precision))
                 {
-                    throw new VectorStoreMismatchException(
+                    throw new ModelMismatchException(
                         $"Table '{_options.TableName}' in {Describe(_dataSource)} holds {dimension}-float vectors ({precision} precision) of model '{model}', not {Dimension}-float vectors ({PrecisionName(Precision)} precision) of model '{ModelId}'. Use another table name, or the model settings and precision it was built with.");
                 }
 
@@ -125,7 +125,7 @@ public sealed partial class PgVectorStore
             var existing = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
             if (existing is not null && existing != _vectorType)
             {
-                throw new VectorStoreMismatchException($"Table '{_options.TableName}' in {Describe(_dataSource)} has an embedding column of type {existing}, not {_vectorType}. Use another table name.");
+                throw new ModelMismatchException($"Table '{_options.TableName}' in {Describe(_dataSource)} has an embedding column of type {existing}, not {_vectorType}. Use another table name.");
             }
         }
 

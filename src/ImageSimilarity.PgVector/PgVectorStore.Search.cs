@@ -8,20 +8,32 @@ namespace ImageSimilarity.PgVector;
 public sealed partial class PgVectorStore
 {
     /// <inheritdoc/>
-    /// <remarks>
-    /// Runs in the database. With <see cref="PgVectorSearchOptions"/> and <see cref="PgVectorSearchMode.Approximate"/>,
-    /// the HNSW index over binary codes proposes candidates that are re-ranked exactly in the same query; otherwise
-    /// (and for plain <see cref="VectorSearchOptions"/>) every record is compared. Similarities are exact cosine
-    /// similarities either way; only the approximate mode can miss a record.
-    /// </remarks>
+    /// <remarks>Searches as <see cref="PgVectorStoreOptions.DefaultSearch"/> says (exact unless configured otherwise).</remarks>
     /// <exception cref="PgVectorStoreException">The server is not reachable or the query timed out.</exception>
-    public async Task<IReadOnlyList<VectorSearchResult>> SearchAsync(ReadOnlyMemory<float> query, VectorSearchOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<VectorSearchResult>> SearchAsync(ReadOnlyMemory<float> query, VectorSearchOptions? options = null, CancellationToken cancellationToken = default)
+        => SearchAsync(query, new PgVectorSearchOptions { Store = options ?? VectorSearchOptions.Default, Mode = _options.DefaultSearch.Mode, Candidates = _options.DefaultSearch.Candidates }, cancellationToken);
+
+    /// <summary>Finds the records most similar to <paramref name="query"/>, best first, exactly or approximately.</summary>
+    /// <param name="query">The query vector; it need not be normalised.</param>
+    /// <param name="search">Exact or approximate, candidates, and the store options; <see langword="null"/> for exact with <see cref="VectorSearchOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels the query in the database.</param>
+    /// <returns>The results, by descending similarity.</returns>
+    /// <remarks>
+    /// Runs in the database. With <see cref="PgVectorSearchMode.Approximate"/>, the HNSW index over binary codes proposes
+    /// <see cref="PgVectorSearchOptions.Candidates"/> records (filters applied while scanning) that are re-ranked
+    /// exactly in the same query; otherwise every record is compared. Similarities are exact cosine similarities either
+    /// way; only the approximate mode can miss a record.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The query has the wrong length, a NaN/infinite value, or is all zero.</exception>
+    /// <exception cref="PgVectorStoreException">The server is not reachable or the query timed out.</exception>
+    public async Task<IReadOnlyList<VectorSearchResult>> SearchAsync(ReadOnlyMemory<float> query, PgVectorSearchOptions? search, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        options ??= VectorSearchOptions.Default;
+        search ??= PgVectorSearchOptions.Default;
+        var options = search.Store;
         var unit = VectorCodec.Normalize(query.Span, Dimension, "The query vector", nameof(query));
-        var approximate = options is PgVectorSearchOptions { Mode: PgVectorSearchMode.Approximate };
-        var candidates = Math.Max(options.Top, (options as PgVectorSearchOptions)?.Candidates ?? 0);
+        var approximate = search.Mode == PgVectorSearchMode.Approximate;
+        var candidates = Math.Max(options.Top, search.Candidates);
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
 
         return await RunAsync(

@@ -15,7 +15,7 @@ namespace ImageSimilarity.PgVector;
 /// <para>
 /// The store creates its schema on first use (the <c>vector</c> extension, the table, its indexes and a row in
 /// <c>imagesimilarity_stores</c> that records dimension, model and precision) or verifies an existing one and refuses a
-/// mismatch with <see cref="VectorStoreMismatchException"/>. Call <see cref="InitializeAsync"/> to do that up front.
+/// mismatch with <see cref="ModelMismatchException"/>. Call <see cref="InitializeAsync"/> to do that up front.
 /// </para>
 /// <para>
 /// Connections come from the <see cref="NpgsqlDataSource"/> the caller gives and owns (it is not disposed by the store).
@@ -116,7 +116,7 @@ public sealed partial class PgVectorStore : IVectorStore
     /// <summary>Creates the schema if it is missing, or verifies it; called by every other member on first use.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when the table is ready.</returns>
-    /// <exception cref="VectorStoreMismatchException">The table holds vectors of another dimension, model or precision.</exception>
+    /// <exception cref="ModelMismatchException">The table holds vectors of another dimension, model or precision.</exception>
     /// <exception cref="PgVectorStoreException">The server is not reachable, or the table was not made by this library.</exception>
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {

@@ -5,7 +5,7 @@ namespace ImageSimilarity.PgVector;
 /// server is not reachable, a command timed out, or the table is not one this library made. The message says which
 /// server and table, and what to do; nothing that was committed before is lost.
 /// </summary>
-public sealed class PgVectorStoreException : Exception
+public sealed class PgVectorStoreException : ImageSimilarityException
 {
     /// <summary>Initializes a new instance of the <see cref="PgVectorStoreException"/> class.</summary>
     public PgVectorStoreException()

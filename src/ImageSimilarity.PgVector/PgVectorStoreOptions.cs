@@ -86,6 +86,22 @@ public sealed partial class PgVectorStoreOptions
 
     = 2000;
 
+    /// <summary>
+    /// Gets how <see cref="IVectorStore.SearchAsync"/> searches (for example through <c>SimilaritySearcher</c>): exact
+    /// (default) or approximate with <see cref="PgVectorSearchOptions.Candidates"/> from <see cref="DefaultSearch"/>.
+    /// The <see cref="PgVectorStore.SearchAsync(ReadOnlyMemory{float}, PgVectorSearchOptions?, CancellationToken)"/> overload chooses per query.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
+    public PgVectorSearchOptions DefaultSearch
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    } = PgVectorSearchOptions.Default;
+
     internal int CommandTimeoutSeconds => (int)Math.Ceiling(CommandTimeout.TotalSeconds);
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,47}$", RegexOptions.CultureInvariant)]

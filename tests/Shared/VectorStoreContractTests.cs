@@ -198,14 +198,14 @@ public abstract class VectorStoreContractTests
         await store.UpsertAsync([new VectorRecord("a", new[] { 1f, 2, 3 })]);
         await CloseAsync(store);
 
-        var dimension = await Assert.ThrowsAsync<VectorStoreMismatchException>(async () =>
+        var dimension = await Assert.ThrowsAsync<ModelMismatchException>(async () =>
         {
             await using var other = await OpenAsync("mismatch", 4, "model-a");
             await other.CountAsync();
         });
         Assert.Contains("model-a", dimension.Message, StringComparison.Ordinal);
         Assert.Contains("3", dimension.Message, StringComparison.Ordinal);
-        var model = await Assert.ThrowsAsync<VectorStoreMismatchException>(async () =>
+        var model = await Assert.ThrowsAsync<ModelMismatchException>(async () =>
         {
             await using var other = await OpenAsync("mismatch", 3, "model-b");
             await other.CountAsync();

@@ -35,11 +35,14 @@ internal sealed class PostgresSearch
             await using var store = await PgVectorStore.OpenExistingAsync(dataSource, stores.StoreOptions(parseResult), cancellationToken).ConfigureAwait(false);
             var options = new PgVectorSearchOptions
             {
-                Top = top,
-                MinSimilarity = minScore,
+                Store = new VectorSearchOptions
+                {
+                    Top = top,
+                    MinSimilarity = minScore,
+                    ExcludeIds = excludeSelf && id is not null ? new HashSet<string>(StringComparer.Ordinal) { id } : null,
+                },
                 Mode = parseResult.GetValue(Approximate) ? PgVectorSearchMode.Approximate : PgVectorSearchMode.Exact,
                 Candidates = Math.Clamp(parseResult.GetValue(Candidates), 1, 10_000),
-                ExcludeIds = excludeSelf && id is not null ? new HashSet<string>(StringComparer.Ordinal) { id } : null,
             };
             ReadOnlyMemory<float> query;
             string queryPath;
@@ -66,7 +69,7 @@ internal sealed class PostgresSearch
                 {
                     // The query file itself, when it is indexed: the same content hash.
                     var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(queryPath, cancellationToken).ConfigureAwait(false)));
-                    options = new PgVectorSearchOptions { Top = top + 1, MinSimilarity = minScore, Mode = options.Mode, Candidates = options.Candidates };
+                    options = new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = top + 1, MinSimilarity = minScore }, Mode = options.Mode, Candidates = options.Candidates };
                     var all = await store.SearchAsync(query, options, cancellationToken).ConfigureAwait(false);
                     return Write(all.Where(r => r.Metadata.GetValueOrDefault(RecordMetadata.Sha256) != hash).Take(top).ToList(), store, queryPath, image ?? id!, json, sheet, html);
                 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ImageSimilarity;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.Storage;
 using Npgsql;
@@ -67,7 +68,7 @@ internal sealed class PostgresStoreOptions
         {
             return await body().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is PgVectorStoreException or VectorStoreMismatchException)
+        catch (Exception e) when (e is PgVectorStoreException or ModelMismatchException)
         {
             throw new IOException(e.Message, e);
         }

@@ -119,16 +119,12 @@ public sealed class DistributedIndexer
     /// <param name="progress">Receives the shared status after each batch; may be <see langword="null"/>.</param>
     /// <param name="cancellationToken">Stops after the current step; the batch in hand is taken again when its lease expires (or at once by a worker with the same id).</param>
     /// <returns>What this worker did.</returns>
-    /// <exception cref="VectorStoreMismatchException">The extractor's model or dimension is not the store's.</exception>
+    /// <exception cref="ModelMismatchException">The extractor's model or dimension is not the store's.</exception>
     /// <exception cref="PgVectorStoreException">The server went away. Batches finished so far stay done; run again to resume.</exception>
     public async Task<DistributedWorkResult> WorkAsync(IFeatureExtractor extractor, IProgress<DistributedIndexStatus>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(extractor);
-        if (extractor.Dimension != _store.Dimension || !string.Equals(extractor.ModelId, _store.ModelId, StringComparison.Ordinal))
-        {
-            throw new VectorStoreMismatchException($"The extractor makes {extractor.Dimension}-float vectors of model '{extractor.ModelId}', but table '{_store.TableName}' holds {_store.Dimension}-float vectors of model '{_store.ModelId}'. Use the model settings the table was built with.");
-        }
-
+        ModelMismatchException.ThrowIfIncompatible(extractor, _store);
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         int batches = 0, extracted = 0, reused = 0, failed = 0;

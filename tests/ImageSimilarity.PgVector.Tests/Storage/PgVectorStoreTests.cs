@@ -61,7 +61,7 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
         }
 
         await using var half = new PgVectorStore(dataSource, 3, "m", new PgVectorStoreOptions { TableName = table, Precision = VectorPrecision.Half });
-        var mismatch = await Assert.ThrowsAsync<VectorStoreMismatchException>(() => half.CountAsync());
+        var mismatch = await Assert.ThrowsAsync<ModelMismatchException>(() => half.CountAsync());
         Assert.Contains("single precision", mismatch.Message, StringComparison.Ordinal);
         Assert.Contains(table, mismatch.Message, StringComparison.Ordinal);
 
@@ -151,13 +151,13 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
             {
                 var query = vectors[random.Next(vectors.Count)].Select(x => x == 0 ? 0 : x + (float)((random.NextDouble() - 0.5) * 0.1)).ToArray();
                 var exact = await store.SearchAsync(query, new VectorSearchOptions { Top = 10 });
-                var approximate = await store.SearchAsync(query, new PgVectorSearchOptions { Top = 10, Mode = PgVectorSearchMode.Approximate, Candidates = 100 });
+                var approximate = await store.SearchAsync(query, new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 10 }, Mode = PgVectorSearchMode.Approximate, Candidates = 100 });
                 found += approximate.Select(r => r.Id).Intersect(exact.Select(r => r.Id)).Count();
                 var exactScores = exact.ToDictionary(r => r.Id, r => r.Similarity);
                 Assert.All(approximate.Where(r => exactScores.ContainsKey(r.Id)), r => Assert.Equal(exactScores[r.Id], r.Similarity, 1e-6f));
                 Assert.Equal(approximate.Select(r => r.Similarity).OrderDescending(), approximate.Select(r => r.Similarity));
 
-                var filtered = await store.SearchAsync(query, new PgVectorSearchOptions { Top = 5, Mode = PgVectorSearchMode.Approximate, MetadataEquals = new Dictionary<string, string> { ["half"] = "1" }, ExcludeIds = new HashSet<string> { exact[0].Id } });
+                var filtered = await store.SearchAsync(query, new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 5, MetadataEquals = new Dictionary<string, string> { ["half"] = "1" }, ExcludeIds = new HashSet<string> { exact[0].Id } }, Mode = PgVectorSearchMode.Approximate });
                 Assert.Equal(5, filtered.Count);
                 Assert.All(filtered, r => Assert.Equal("1", r.Metadata["half"]));
                 Assert.DoesNotContain(exact[0].Id, filtered.Select(r => r.Id));
@@ -169,7 +169,7 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
         // A record added after the median index was built gets a code from the same medians and is found.
         var late = centres[5].Select(x => x * 1.01f).ToArray();
         await store.UpsertAsync([new VectorRecord("late", late)]);
-        var hits = await store.SearchAsync(late, new PgVectorSearchOptions { Top = 1, Mode = PgVectorSearchMode.Approximate });
+        var hits = await store.SearchAsync(late, new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 1 }, Mode = PgVectorSearchMode.Approximate });
         Assert.Equal("late", hits[0].Id);
     }
 
