@@ -67,11 +67,7 @@ apt_update_once() {
 is_debian_family=0
 case " $os_id $id_like " in *" debian "*|*" ubuntu "*) is_debian_family=1 ;; esac
 
-if has_glibcxx_3_4_32; then
-  say "libstdc++ already provides GLIBCXX_3.4.32 ($libstdcxx): nothing to do for TorchSharp."
-elif [ "$os_id" = "debian" ] && [ "$version_id" = "12" ]; then
-  say "Debian 12: libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp's native library needs."
-  say "adding Debian 13 (trixie) to apt at pin priority 100 (never preferred on its own) and installing libstdc++6 from it"
+add_trixie_source() {
   if [ ! -e /etc/apt/sources.list.d/imagesimilarity-trixie.sources ]; then
     as_root tee /etc/apt/sources.list.d/imagesimilarity-trixie.sources >/dev/null <<'SRC'
 # Added by ImageSimilarity's eng/install-prerequisites.sh: TorchSharp needs libstdc++ from GCC 13+.
@@ -81,6 +77,7 @@ Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
+    apt_updated=0  # the new source needs an apt-get update even if one ran before
   fi
   if [ ! -e /etc/apt/preferences.d/imagesimilarity-trixie.pref ]; then
     as_root tee /etc/apt/preferences.d/imagesimilarity-trixie.pref >/dev/null <<'PIN'
@@ -90,6 +87,14 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
   fi
+}
+
+if has_glibcxx_3_4_32; then
+  say "libstdc++ already provides GLIBCXX_3.4.32 ($libstdcxx): nothing to do for TorchSharp."
+elif [ "$os_id" = "debian" ] && [ "$version_id" = "12" ]; then
+  say "Debian 12: libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp's native library needs."
+  say "adding Debian 13 (trixie) to apt at pin priority 100 (never preferred on its own) and installing libstdc++6 from it"
+  add_trixie_source
   apt_update_once
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >/dev/null
   if has_glibcxx_3_4_32; then say "libstdc++6 from trixie installed."; else say "libstdc++6 from trixie did not provide GLIBCXX_3.4.32" >&2; exit 1; fi
@@ -136,9 +141,9 @@ if [ "$want_test" -eq 1 ] || [ "$want_postgres" -eq 1 ]; then
   if [ -x "$pg_bin/postgres" ] && [ -e /usr/share/postgresql/17/extension/vector.control ]; then
     say "PostgreSQL 17 with pgvector already installed ($pg_bin)."
   elif [ "$os_id" = "debian" ] && { [ "$version_id" = "12" ] || [ "$version_id" = "13" ] || [ "$codename" = "trixie" ]; }; then
-    if [ "$version_id" = "12" ] && [ ! -e /etc/apt/sources.list.d/imagesimilarity-trixie.sources ]; then
-      say "Debian 12: PostgreSQL 17 + pgvector come from trixie, which is not an apt source here; run without --postgres first on Debian 12 (it adds it) or add trixie at pin priority 100." >&2
-      exit 1
+    if [ "$version_id" = "12" ]; then
+      say "Debian 12: PostgreSQL 17 + pgvector come from Debian 13 (trixie), added to apt at pin priority 100 (never preferred on its own)"
+      add_trixie_source
     fi
     say "installing PostgreSQL 17 + pgvector from Debian 13 (trixie): postgresql-17-pgvector (server only; no cluster is created or started)"
     # postgresql-common would otherwise create and start a 'main' cluster on installation; the tests run their own.

@@ -13,10 +13,8 @@ namespace ImageSimilarity.PgVector.Benchmarks;
 /// </summary>
 internal static class FeaturesCommand
 {
-    public static async Task<int> RunAsync(string images, int count, string output, int threads)
+    public static string EnsureWeights()
     {
-        var files = Directory.GetFiles(images).Order(StringComparer.Ordinal).ToArray();
-        var sources = files.Select(f => SKBitmap.Decode(f) ?? throw new InvalidDataException($"cannot decode {f}")).ToArray();
         var weights = Path.Combine(Path.GetTempPath(), "imgsim-random-vgg16-seed7.safetensors");
         if (!File.Exists(weights))
         {
@@ -24,6 +22,14 @@ internal static class FeaturesCommand
             File.Move(weights + ".tmp", weights);
         }
 
+        return weights;
+    }
+
+    public static async Task<int> RunAsync(string images, int count, string output, int threads)
+    {
+        var files = Directory.GetFiles(images).Order(StringComparer.Ordinal).ToArray();
+        var sources = files.Select(f => SKBitmap.Decode(f) ?? throw new InvalidDataException($"cannot decode {f}")).ToArray();
+        var weights = EnsureWeights();
         using var extractor = await Vgg16FeatureExtractor.CreateAsync(new Vgg16ExtractorOptions { WeightsPath = weights, Precision = ComputePrecision.BFloat16, BatchSize = 8, ThreadCount = threads });
         var done = File.Exists(output) ? (int)(new FileInfo(output).Length / (4096 * sizeof(float))) : 0;
         await using var file = new FileStream(output, FileMode.Append, FileAccess.Write);

@@ -32,7 +32,7 @@ internal static class SearchCommand
         }
 
         Line(string.Create(CultureInfo.InvariantCulture, $"# pgvector search benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {distinct.Length} distinct vectors + replicas, {queries.Length} held-out queries, {Environment.ProcessorCount} cores"));
-        await using var server = await PostgresServer.StartAsync("fsync = on", "synchronous_commit = on", "full_page_writes = on", "shared_buffers = 2GB", "max_parallel_workers_per_gather = 2", "maintenance_work_mem = 1GB", "log_min_duration_statement = 300");
+        await using var server = await PostgresServer.StartAsync("fsync = on", "synchronous_commit = on", "full_page_writes = on", "shared_buffers = 2GB", "max_parallel_workers_per_gather = 2", "maintenance_work_mem = 1GB", "max_wal_size = 512MB", "log_min_duration_statement = 1000");
         await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString + ";Command Timeout=0");
         foreach (var size in sizes)
         {
