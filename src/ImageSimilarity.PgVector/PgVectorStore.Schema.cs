@@ -217,12 +217,12 @@ public sealed partial class PgVectorStore
             cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<CodeState> ReadCodeStateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, bool share, CancellationToken cancellationToken)
+    private async Task<CodeState> ReadCodeStateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, bool? share, CancellationToken cancellationToken)
     {
         CodeState? known = _codes;
         int version;
         string kind;
-        await using (var command = Command(connection, $"SELECT code_version, code_kind FROM imagesimilarity_stores WHERE table_name = @t FOR {(share ? "SHARE" : "UPDATE")}", transaction))
+        await using (var command = Command(connection, $"SELECT code_version, code_kind FROM imagesimilarity_stores WHERE table_name = @t {(share is null ? string.Empty : share.Value ? "FOR SHARE" : "FOR UPDATE")}", transaction))
         {
             command.Parameters.AddWithValue("t", NpgsqlDbType.Text, _options.TableName);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

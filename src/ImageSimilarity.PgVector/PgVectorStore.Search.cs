@@ -72,7 +72,8 @@ public sealed partial class PgVectorStore
                     var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', @ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
                     settings.Parameters.AddWithValue("ef", NpgsqlDbType.Text, Math.Clamp(candidates, 40, 1000).ToString(System.Globalization.CultureInfo.InvariantCulture));
                     batch.BatchCommands.Add(settings);
-                    var codes = _codes!;
+                    // Another process may have rebuilt the index with new medians: the query code must use the same.
+                    var codes = await ReadCodeStateAsync(connection, transaction, share: null, cancellationToken).ConfigureAwait(false);
                     select.Parameters.AddWithValue("code", NpgsqlDbType.Varbit, VectorCodec.Code(unit, codes.Thresholds));
                     select.Parameters.AddWithValue("candidates", NpgsqlDbType.Integer, candidates);
                     select.CommandText = $"""

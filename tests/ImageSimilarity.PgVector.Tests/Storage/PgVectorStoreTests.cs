@@ -174,6 +174,34 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
     }
 
     [SkippableFact]
+    public async Task ApproximateIndexRebuiltByAnotherProcess_IsPickedUpBySearchesAndUpserts()
+    {
+        var dataSource = postgres.Require();
+        var table = PostgresFixture.NewTable();
+        var random = new Random(9);
+        var vectors = Enumerable.Range(0, 400).Select(_ => Sparse(random, 64)).ToArray();
+        await using var builder = new PgVectorStore(dataSource, 64, "m", new PgVectorStoreOptions { TableName = table });
+        await using var other = new PgVectorStore(dataSource, 64, "m", new PgVectorStoreOptions { TableName = table });
+        await builder.UpsertAsync(vectors.Select((v, i) => new VectorRecord($"v{i}", v)));
+        await builder.CreateApproximateIndexAsync(new ApproximateIndexOptions { CodeKind = BinaryCodeKind.Sign });
+        var approximate = new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 1 }, Mode = PgVectorSearchMode.Approximate, Candidates = 20 };
+        Assert.Equal("v3", (await other.SearchAsync(vectors[3], approximate))[0].Id);
+
+        await builder.CreateApproximateIndexAsync(new ApproximateIndexOptions { CodeKind = BinaryCodeKind.Median });
+        var late = Sparse(random, 64);
+        await other.UpsertAsync([new VectorRecord("late", late)]);
+        Assert.Equal("late", (await builder.SearchAsync(late, approximate))[0].Id);
+        Assert.Equal("late", (await other.SearchAsync(late, approximate))[0].Id);
+        Assert.Equal("v7", (await other.SearchAsync(vectors[7], approximate))[0].Id);
+
+        // The stored code of the late record is the median code, as the builder computes it.
+        await using var command = dataSource.CreateCommand($"SELECT code::text FROM {table} WHERE id = 'late'");
+        var thresholds = await ThresholdsAsync(dataSource, table);
+        var unit = late.Select(x => x / MathF.Sqrt(late.Sum(y => y * y))).ToArray();
+        Assert.Equal(string.Concat(unit.Select((x, i) => x > thresholds[i] ? '1' : '0')), await command.ExecuteScalarAsync());
+    }
+
+    [SkippableFact]
     public async Task DependencyInjection_RegistersTheStoreOnTheExtractorsDimensionAndModel()
     {
         var dataSource = postgres.Require();
@@ -187,6 +215,12 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
         await store.UpsertAsync([new VectorRecord("x", Enumerable.Range(1, 48).Select(i => (float)i).ToArray())]);
         Assert.Equal(1, await store.CountAsync());
         Assert.NotNull(await PgVectorStore.ReadInfoAsync(dataSource, table));
+    }
+
+    private static async Task<float[]> ThresholdsAsync(NpgsqlDataSource dataSource, string table)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT thresholds FROM imagesimilarity_stores WHERE table_name = '{table}'");
+        return (float[])(await command.ExecuteScalarAsync())!;
     }
 
     private static float[] Sparse(Random random, int dimension)
