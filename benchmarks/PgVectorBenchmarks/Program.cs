@@ -19,6 +19,7 @@ return args.FirstOrDefault() switch
         Arg("--sizes", "20000,100000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
         Arg("--candidates", "40,100,200,400,800").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
         int.Parse(Arg("--exact-queries", "20"), CultureInfo.InvariantCulture),
+        Arg("--codes", "sign,median").Split(',').Select(s => Enum.Parse<ImageSimilarity.PgVector.BinaryCodeKind>(s, ignoreCase: true)).ToArray(),
         args.Contains("--out") ? Arg("--out") : null),
     "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "32"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
     "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3], args[4]),

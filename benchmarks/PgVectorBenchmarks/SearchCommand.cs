@@ -19,7 +19,7 @@ internal static class SearchCommand
 {
     private const int Dimension = 4096;
 
-    public static async Task<int> RunAsync(string featuresPath, int queryCount, int[] sizes, int[] candidateSizes, int exactQueries, string? output)
+    public static async Task<int> RunAsync(string featuresPath, int queryCount, int[] sizes, int[] candidateSizes, int exactQueries, BinaryCodeKind[] kinds, string? output)
     {
         var rows = ReadRows(featuresPath);
         var queries = rows[^queryCount..];
@@ -75,7 +75,7 @@ internal static class SearchCommand
             Line(string.Create(CultureInfo.InvariantCulture, $"| embedded store, exact (fp32, in process) | all | 1.000 | {Median(embeddedTimes):F1} | {Percentile(embeddedTimes, 0.9):F1} | {exactMedian / Median(embeddedTimes):F1}x |"));
             Line(string.Create(CultureInfo.InvariantCulture, $"| PostgreSQL exact (<=>, {exactTimes.Count} queries) | all | {exactRecall / exactTimes.Count:F3} | {exactMedian:F1} | {Percentile(exactTimes, 0.9):F1} | 1.0x |"));
 
-            foreach (var kind in new[] { BinaryCodeKind.Sign, BinaryCodeKind.Median })
+            foreach (var kind in kinds)
             {
                 var build = Stopwatch.StartNew();
                 await store.CreateApproximateIndexAsync(new ApproximateIndexOptions { CodeKind = kind, MaintenanceWorkMemory = "1GB" });

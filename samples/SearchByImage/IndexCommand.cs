@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
@@ -83,7 +82,7 @@ internal static class IndexCommand
             : null;
         var store = existing ?? created!;
         var indexer = new FolderIndexer(extractor, store);
-        store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
+        store.Properties[IndexProperties.Preset] = ModelOptions.Name(extractor.Preprocessor.Preset);
         store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
         store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
         var root = Path.GetFullPath(folder);
@@ -122,13 +121,13 @@ internal static class IndexCommand
         }
         else
         {
-            WriteTable(result, indexPath);
+            WriteTable(result, indexPath, extractor);
         }
 
         return 0;
     }
 
-    private static void WriteTable(FolderIndexResult result, string indexPath)
+    private static void WriteTable(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
     {
         var table = new Table().AddColumns("outcome", "files");
         table.AddRow("indexed", result.Indexed.ToString(CultureInfo.InvariantCulture));
@@ -145,9 +144,10 @@ internal static class IndexCommand
         }
 
         AnsiConsole.MarkupLineInterpolated($"index: {indexPath}");
+        AnsiConsole.MarkupLineInterpolated($"model: {extractor.ModelId} (preset {ModelOptions.Name(extractor.Preprocessor.Preset)}, weights {extractor.WeightsPath})");
     }
 
-    private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
+    private static void WriteJson(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
     {
         JsonOutput.Write(writer =>
         {
@@ -155,6 +155,7 @@ internal static class IndexCommand
             writer.WriteString("folder", result.Folder);
             writer.WriteString("index", Path.GetFullPath(indexPath));
             writer.WriteString("model", extractor.ModelId);
+            writer.WriteString("preset", ModelOptions.Name(extractor.Preprocessor.Preset));
             writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
             writer.WriteNumber("indexed", result.Indexed);
             writer.WriteNumber("unchanged", result.Unchanged);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ImageSimilarity.Storage;
 using SearchByImage.Postgres;
 using Spectre.Console;
@@ -41,7 +40,7 @@ internal static class InfoCommand
             ("images", store.Count.ToString(CultureInfo.InvariantCulture)),
             ("model", store.ModelId),
             ("dimension", store.Dimension.ToString(CultureInfo.InvariantCulture)),
-            ("preset", settings.Preset ?? "unknown"),
+            ("preset", IndexSettings.PresetOf(store.Properties, store.ModelId) ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
             ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
             ("size on disk", FormatBytes(store.FileSize)),
@@ -61,7 +60,7 @@ internal static class InfoCommand
                 writer.WriteNumber("images", store.Count);
                 writer.WriteString("model", store.ModelId);
                 writer.WriteNumber("dimension", store.Dimension);
-                writer.WriteString("preset", settings.Preset);
+                writer.WriteString("preset", IndexSettings.PresetOf(store.Properties, store.ModelId));
                 writer.WriteString("extractionPrecision", settings.Precision);
                 writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
                 writer.WriteNumber("bytesOnDisk", store.FileSize);

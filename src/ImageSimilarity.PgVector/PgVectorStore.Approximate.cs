@@ -68,7 +68,8 @@ public sealed partial class PgVectorStore
                     RESET maintenance_work_mem;
                     ANALYZE {Table};
                     """,
-                    connection) { CommandTimeout = 0 })
+                    connection)
+                { CommandTimeout = 0 })
                 {
                     await build.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }

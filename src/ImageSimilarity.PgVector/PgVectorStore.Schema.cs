@@ -41,7 +41,8 @@ public sealed partial class PgVectorStore
                     FROM imagesimilarity_stores s
                     WHERE s.table_name = @t AND to_regclass('imagesimilarity_stores') IS NOT NULL
                     """,
-                    connection) { CommandTimeout = options.CommandTimeoutSeconds };
+                    connection)
+                { CommandTimeout = options.CommandTimeoutSeconds };
                 command.Parameters.AddWithValue("t", NpgsqlDbType.Text, options.TableName);
                 await using var exists = new NpgsqlCommand("SELECT to_regclass('imagesimilarity_stores') IS NOT NULL", connection);
                 if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
@@ -219,7 +220,7 @@ public sealed partial class PgVectorStore
 
     private async Task<CodeState> ReadCodeStateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, bool? share, CancellationToken cancellationToken)
     {
-        CodeState? known = _codes;
+        var known = _codes;
         int version;
         string kind;
         await using (var command = Command(connection, $"SELECT code_version, code_kind FROM imagesimilarity_stores WHERE table_name = @t {(share is null ? string.Empty : share.Value ? "FOR SHARE" : "FOR UPDATE")}", transaction))

@@ -13,6 +13,12 @@ internal static class PostgresImport
             await using var dataSource = stores.OpenDataSource(parseResult);
             await using var store = new PgVectorStore(dataSource, dimension, modelId, stores.StoreOptions(parseResult));
             await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
+            if (IndexSettings.PresetOf(new Dictionary<string, string>(), modelId) is { } preset)
+            {
+                // search <image> then preprocesses queries as the imported vectors were made.
+                await store.SetPropertiesAsync(new Dictionary<string, string> { [IndexProperties.Preset] = preset }, cancellationToken).ConfigureAwait(false);
+            }
+
             Console.WriteLine($"imported {records.Count} vectors of {dimension} floats into table {store.TableName} (model '{modelId}')");
             return 0;
         });

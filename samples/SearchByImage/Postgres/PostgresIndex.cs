@@ -4,7 +4,6 @@ using System.Text.Json;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.PgVector.Distributed;
-using ImageSimilarity.Storage;
 
 namespace SearchByImage.Postgres;
 
@@ -68,7 +67,7 @@ internal sealed class PostgresIndex
             await store.SetPropertiesAsync(
                 new Dictionary<string, string>
                 {
-                    [IndexProperties.Preset] = ModelOptions.Name(extractorOptions.Preset),
+                    [IndexProperties.Preset] = ModelOptions.Name(extractor.Preprocessor.Preset),
                     [IndexProperties.Precision] = ModelOptions.Name(extractorOptions.Precision),
                     [IndexProperties.WeightsPath] = extractor.WeightsPath,
                 },

@@ -3,7 +3,6 @@ using System.Globalization;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.PgVector;
-using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
 using SearchByImage.Rendering;
 using Spectre.Console;

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Storage;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace ImageSimilarity.PgVector.Distributed;

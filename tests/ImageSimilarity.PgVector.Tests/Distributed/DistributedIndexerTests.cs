@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using ImageSimilarity.PgVector.Distributed;
 using ImageSimilarity.PgVector.TestSupport;
 using ImageSimilarity.Storage;
 using ImageSimilarity.TestSupport;
