@@ -44,7 +44,7 @@ internal static class ImportCommand
                 source,
                 parseResult.GetValue(names),
                 parseResult.GetValue(images),
-                parseResult.GetValue(modelId) ?? throw new ArgumentException("--model-id is required to import vectors"),
+                parseResult.GetValue(modelId),
                 target,
                 cancellationToken);
         }));
@@ -90,7 +90,7 @@ internal static class ImportCommand
         return 0;
     }
 
-    private static async Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, string vectorsPath, string? namesPath, string? imagesFolder, string modelId, string indexPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, string vectorsPath, string? namesPath, string? imagesFolder, string? modelIdOption, string indexPath, CancellationToken cancellationToken)
     {
         string[] ids;
         float[][] rows;
@@ -103,6 +103,7 @@ internal static class ImportCommand
             throw new ArgumentException(ex.Message, ex);
         }
 
+        var modelId = modelIdOption ?? throw new ArgumentException("--model-id is required to import vectors (for Keras' VGG16 file with the keras-caffe preset: vgg16-fc2/keras-64373286/keras-caffe)");
         var dimension = rows[0].Length;
         var records = new List<VectorRecord>(ids.Length);
         for (var row = 0; row < ids.Length; row++)
