@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.CommandLine;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 
 namespace SearchByImage;
 
@@ -26,6 +27,8 @@ internal static class ImportCommand
         };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var command = new Command("import", "Store vectors computed elsewhere (a Python index: .npy/.npz, or raw float32 rows, plus names) in an index, or convert an old-format index (.isvs).") { vectors, names, images, modelId, index };
+        var stores = new PostgresStoreOptions();
+        stores.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() =>
         {
             var source = parseResult.GetRequiredValue(vectors);
@@ -36,6 +39,8 @@ internal static class ImportCommand
             }
 
             return RunAsync(
+                parseResult,
+                stores,
                 source,
                 parseResult.GetValue(names),
                 parseResult.GetValue(images),
@@ -85,7 +90,7 @@ internal static class ImportCommand
         return 0;
     }
 
-    private static async Task<int> RunAsync(string vectorsPath, string? namesPath, string? imagesFolder, string? modelIdOption, string indexPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, string vectorsPath, string? namesPath, string? imagesFolder, string? modelIdOption, string indexPath, CancellationToken cancellationToken)
     {
         string[] ids;
         float[][] rows;
@@ -100,7 +105,6 @@ internal static class ImportCommand
 
         var modelId = modelIdOption ?? throw new ArgumentException("--model-id is required to import vectors (for Keras' VGG16 file with the keras-caffe preset: vgg16-fc2/keras-64373286/keras-caffe)");
         var dimension = rows[0].Length;
-        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
         for (var row = 0; row < ids.Length; row++)
         {
@@ -111,6 +115,12 @@ internal static class ImportCommand
             records.Add(new VectorRecord(ids[row], vector, metadata));
         }
 
+        if (stores.IsPostgres(parseResult))
+        {
+            return await PostgresImport.RunAsync(parseResult, stores, dimension, modelId, records, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
         var preset = IndexSettings.PresetOf(new Dictionary<string, string>(), modelId);
         if (preset is not null)

@@ -3,6 +3,7 @@ using System.Globalization;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 using Spectre.Console;
 
 namespace SearchByImage;
@@ -12,7 +13,9 @@ internal static class IndexCommand
 {
     public static Command Create()
     {
-        var folder = new Argument<string>("folder") { Description = "The folder of images to index." };
+        var folder = new Argument<string?>("folder") { Description = "The folder of images to index (with --store postgres, also a listing file of paths).", Arity = ArgumentArity.ZeroOrOne };
+        var stores = new PostgresStoreOptions();
+        var postgres = new PostgresIndex();
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var storePrecision = new Option<string>("--store-precision")
@@ -31,8 +34,19 @@ internal static class IndexCommand
             folder, index, storePrecision, topLevelOnly, include, exclude, json,
         };
         model.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
-            parseResult.GetRequiredValue(folder),
+        stores.AddTo(command);
+        postgres.AddTo(command);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(folder) is null && !(r.GetValue(stores.Store) == "postgres" && (r.GetValue(postgres.Status) || r.GetValue(postgres.Join))))
+            {
+                r.AddError("Give the folder to index (only --store postgres with --status or --join works without one).");
+            }
+        });
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
+            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(folder), !parseResult.GetValue(topLevelOnly), parseResult.GetValue(json), cancellationToken)
+            : RunAsync(
+            parseResult.GetValue(folder)!,
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
             parseResult,
             model,

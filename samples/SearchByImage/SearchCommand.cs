@@ -4,6 +4,7 @@ using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 using SearchByImage.Rendering;
 using Spectre.Console;
 
@@ -51,7 +52,13 @@ internal static class SearchCommand
             }
         });
         model.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult, model, new Request(
+        var stores = new PostgresStoreOptions();
+        var postgres = new PostgresSearch();
+        stores.AddTo(command);
+        postgres.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
+            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(image), parseResult.GetValue(id), parseResult.GetValue(top), parseResult.GetValue(minScore), parseResult.GetValue(excludeSelf), parseResult.GetValue(json), parseResult.GetValue(sheet), parseResult.GetValue(html), cancellationToken)
+            : RunAsync(parseResult, model, new Request(
             parseResult.GetValue(image),
             parseResult.GetValue(id),
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
