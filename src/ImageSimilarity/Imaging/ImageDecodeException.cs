@@ -55,6 +55,7 @@ public sealed class ImageDecodeException : Exception
         ImageDecodeError.Corrupt => "The file is truncated or damaged; re-export or re-download it.",
         ImageDecodeError.TooLarge => "Downscale the image, or raise ImageDecoderOptions.MaxPixels if you trust the source.",
         ImageDecodeError.Unreadable => "Check that the file exists and can be read.",
+        ImageDecodeError.FileTooLarge => "Leave the file out, or raise ImageDecoderOptions.MaxFileSize if it really is an image.",
         _ => string.Empty,
     };
 }

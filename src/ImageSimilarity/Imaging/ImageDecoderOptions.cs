@@ -4,6 +4,7 @@ namespace ImageSimilarity.Imaging;
 public sealed class ImageDecoderOptions
 {
     private long _maxPixels = 100_000_000;
+    private long _maxFileSize = DefaultMaxFileSize;
 
     /// <summary>Gets the default options: at most 100 megapixels, EXIF orientation applied, transparency over white.</summary>
     public static ImageDecoderOptions Default { get; } = new();
@@ -20,6 +21,26 @@ public sealed class ImageDecoderOptions
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
             _maxPixels = value;
+        }
+    }
+
+    /// <summary>The default <see cref="MaxFileSize"/>: 256 MiB, far above any real photo.</summary>
+    public const long DefaultMaxFileSize = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the largest encoded image, in bytes, that is read into memory. A larger file or stream is refused
+    /// (<see cref="ImageDecodeError.FileTooLarge"/>) before it is read, so a link to a device or a huge file cannot
+    /// exhaust memory. Default <see cref="DefaultMaxFileSize"/> (256 MiB); at most <see cref="Array.MaxLength"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero, negative or larger than <see cref="Array.MaxLength"/>.</exception>
+    public long MaxFileSize
+    {
+        get => _maxFileSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, Array.MaxLength);
+            _maxFileSize = value;
         }
     }
 

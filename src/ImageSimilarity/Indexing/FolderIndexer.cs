@@ -51,6 +51,15 @@ public sealed partial class FolderIndexer
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    /// <summary>Gets or sets how a file is read (path, name, size cap); tests replace it to simulate a read that blocks.</summary>
+    internal Func<string, string, long, CancellationToken, ValueTask<byte[]>> ReadFile { get; set; } = ImageFileReader.ReadAsync;
+
+    /// <summary>Gets or sets how long the model waits for more decoded images before it runs a partial batch.</summary>
+    internal TimeSpan IdleFlush { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Gets or sets how long a cancelled run waits for decode workers that are stuck in a read before it returns without them.</summary>
+    internal TimeSpan WorkerGracePeriod { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Indexes the images in <paramref name="folder"/>.</summary>
     /// <param name="folder">The folder.</param>
     /// <param name="options">How to walk the folder and batch the work; <see langword="null"/> for <see cref="FolderIndexOptions.Default"/>.</param>
@@ -86,6 +95,9 @@ public sealed partial class FolderIndexer
     [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpoint: store saved after {Done} files")]
     private static partial void LogCheckpoint(ILogger logger, int done);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Workers} decode worker(s) still blocked in a read after cancellation; the run returns without them")]
+    private static partial void LogAbandonedWorkers(ILogger logger, int workers);
+
     private sealed record Candidate(string Id, string FullPath, long Size, DateTime LastWriteUtc, VectorRecord? Existing);
 
     /// <summary>A file read and hashed by a worker: either preprocessed for the model, or unchanged content with new file times.</summary>
@@ -107,6 +119,7 @@ public sealed partial class FolderIndexer
         private int _failed;
         private int _skipped;
         private TimeSpan _lastCheckpoint;
+        private volatile bool _closed;
 
         public Run(FolderIndexer owner, string root, FolderIndexOptions options, IProgress<IndexingProgress>? progress)
         {
@@ -128,17 +141,23 @@ public sealed partial class FolderIndexer
                 }
             }
 
-            var files = FindFiles();
-            _total = files.Count;
+            var (files, leftOut) = new FolderWalker(_root, _options).Walk(cancellationToken);
+            _total = files.Count + leftOut.Count;
+            foreach (var result in leftOut)
+            {
+                Record(result);
+            }
+
             var toRead = new List<Candidate>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (id, path) in files)
+            foreach (var (id, path, realPath) in files)
             {
                 seen.Add(id);
                 FileInfo info;
                 try
                 {
-                    info = new FileInfo(path);
+                    // The real file's size and time, not the link's own.
+                    info = new FileInfo(realPath);
                     _ = info.Length;
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -206,38 +225,6 @@ public sealed partial class FolderIndexer
             && size == file.Size.ToString(CultureInfo.InvariantCulture)
             && mtime == file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture);
 
-        private List<(string Id, string Path)> FindFiles()
-        {
-            var include = new GlobMatcher(_options.Include);
-            var exclude = new GlobMatcher(_options.Exclude);
-            var enumeration = new EnumerationOptions
-            {
-                RecurseSubdirectories = _options.Recursive,
-                IgnoreInaccessible = true,
-                AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.Device,
-                ReturnSpecialDirectories = false,
-            };
-            var files = new List<(string, string)>();
-            foreach (var path in Directory.EnumerateFiles(_root, "*", enumeration))
-            {
-                var id = Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/');
-                if (id.Split('/').Any(segment => segment.StartsWith('.')))
-                {
-                    continue;
-                }
-
-                if ((!include.IsEmpty && !include.IsMatch(id)) || exclude.IsMatch(id))
-                {
-                    continue;
-                }
-
-                files.Add((id, path));
-            }
-
-            files.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
-            return files;
-        }
-
         private async Task ProcessAsync(List<Candidate> toRead, CancellationToken cancellationToken)
         {
             if (toRead.Count == 0)
@@ -269,12 +256,23 @@ public sealed partial class FolderIndexer
             catch
             {
                 await linked.CancelAsync().ConfigureAwait(false);
+
+                // A worker blocked in a read that ignores cancellation (a hung network mount) must not keep the run, and
+                // its save of finished work, waiting: give the workers a moment, then go on without them.
+                try
+                {
+                    await completion.WaitAsync(_owner.WorkerGracePeriod, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    _closed = true;
+                    LogAbandonedWorkers(_owner._logger, workers.Count(w => !w.IsCompleted));
+                }
+
                 throw;
             }
-            finally
-            {
-                await completion.ConfigureAwait(false);
-            }
+
+            await completion.ConfigureAwait(false);
         }
 
         private async Task DecodeLoopAsync(List<Candidate> files, Func<int> take, ChannelWriter<Prepared> writer, CancellationToken token)
@@ -287,10 +285,16 @@ public sealed partial class FolderIndexer
                 byte[] bytes;
                 try
                 {
-                    bytes = await File.ReadAllBytesAsync(file.FullPath, token).ConfigureAwait(false);
+                    bytes = await _owner.ReadFile(file.FullPath, file.FullPath, preprocessor.DecoderOptions.MaxFileSize, token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                catch (ImageDecodeException ex)
                 {
+                    Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, ex.Message));
+                    continue;
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException && token.IsCancellationRequested))
+                {
+                    // Whatever goes wrong with one file is that file's outcome, never the run's.
                     Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, "the file could not be read: " + ex.Message));
                     continue;
                 }
@@ -316,6 +320,11 @@ public sealed partial class FolderIndexer
                     Record(new FileIndexResult(file.Id, file.FullPath, outcome, ex.Message));
                     continue;
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, $"the image could not be decoded ({ex.GetType().Name}: {ex.Message})"));
+                    continue;
+                }
 
                 await writer.WriteAsync(new Prepared(file, sha, image), token).ConfigureAwait(false);
             }
@@ -324,7 +333,7 @@ public sealed partial class FolderIndexer
         private async Task ConsumeAsync(ChannelReader<Prepared> reader, CancellationToken token)
         {
             var batch = new List<Prepared>(_options.BatchSize);
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            while (await WaitToReadAsync(reader, batch, token).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var item))
                 {
@@ -356,6 +365,28 @@ public sealed partial class FolderIndexer
             }
 
             await reader.Completion.ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Waits for decoded images; when a partial batch waits longer than <see cref="IdleFlush"/> (workers are slow or
+        /// blocked), it is extracted and stored meanwhile, so images already decoded never wait on a stuck worker.
+        /// </summary>
+        private async ValueTask<bool> WaitToReadAsync(ChannelReader<Prepared> reader, List<Prepared> batch, CancellationToken token)
+        {
+            var wait = reader.WaitToReadAsync(token);
+            if (batch.Count == 0 || wait.IsCompleted)
+            {
+                return await wait.ConfigureAwait(false);
+            }
+
+            var waiting = wait.AsTask();
+            if (await Task.WhenAny(waiting, Task.Delay(_owner.IdleFlush, token)).ConfigureAwait(false) != waiting)
+            {
+                await ExtractAsync(batch, token).ConfigureAwait(false);
+                batch.Clear();
+            }
+
+            return await waiting.ConfigureAwait(false);
         }
 
         private async Task ExtractAsync(List<Prepared> batch, CancellationToken token)
@@ -440,6 +471,11 @@ public sealed partial class FolderIndexer
             IndexingProgress snapshot;
             lock (_gate)
             {
+                if (_closed)
+                {
+                    return; // a worker abandoned after cancellation finished late: the run has already returned
+                }
+
                 _results.Add(result);
                 switch (result.Outcome)
                 {

@@ -116,7 +116,7 @@ public sealed class SimilaritySearcher
     {
         ArgumentNullException.ThrowIfNull(query);
         options ??= SearchOptions.Default;
-        var bytes = await query.ReadAllAsync(cancellationToken).ConfigureAwait(false);
+        var bytes = await query.ReadAllAsync(Extractor.Preprocessor.DecoderOptions.MaxFileSize, cancellationToken).ConfigureAwait(false);
         var hash = options.ExcludeQuery ? Hash(bytes.Span) : null;
         var vectors = await Extractor.ExtractAsync([ImageInput.FromBytes(bytes, query.Name)], cancellationToken).ConfigureAwait(false);
         return await SearchCoreAsync(vectors[0], options, hash, cancellationToken).ConfigureAwait(false);
@@ -180,7 +180,7 @@ public sealed class SimilaritySearcher
         for (var i = 0; i < batch.Count; i++)
         {
             var image = batch[i].Image;
-            var bytes = await image.ReadAllAsync(cancellationToken).ConfigureAwait(false);
+            var bytes = await image.ReadAllAsync(Extractor.Preprocessor.DecoderOptions.MaxFileSize, cancellationToken).ConfigureAwait(false);
             inputs[i] = ImageInput.FromBytes(bytes, image.Name);
             var m = batch[i].Metadata is { } extra
                 ? new Dictionary<string, string>(extra, StringComparer.Ordinal)
