@@ -37,6 +37,11 @@ internal static class TorchCheckpointReader
                 throw new WeightsFileException(path, [$"the zip archive has {pkl.Count} '<name>/data.pkl' entries; a torch.save file has exactly one"]);
             }
 
+            if (pkl[0].Length > PickleReader.MaxPickleBytes)
+            {
+                throw new WeightsFileException(path, [$"'{pkl[0].FullName}' declares {pkl[0].Length:N0} bytes, more than the {PickleReader.MaxPickleBytes / (1024 * 1024)} MB a state dict's pickle could need"]);
+            }
+
             string prefix = pkl[0].FullName[..^"data.pkl".Length];
             var storages = new Dictionary<string, WeightStorage>(StringComparer.Ordinal);
             object? root;
@@ -126,7 +131,9 @@ internal static class TorchCheckpointReader
                 }
 
                 storages[key] = new FileRangeStorage(handle, Path.GetFileName(path), $"storage '{key}'", offset + 8, bytes, fileLength);
-                offset += 8 + bytes;
+                // Past the end of a truncated file the offsets only need to stay "beyond the end" without wrapping
+                // (both terms are below 2^62 here).
+                offset = Math.Min(offset + 8 + bytes, long.MaxValue / 2);
             }
 
             var tensors = ToTensors(root, path, storage =>
@@ -148,6 +155,7 @@ internal static class TorchCheckpointReader
             throw new WeightsFileException(path, ["a tensor refers to its storage in an unknown way"]);
         }
 
+        CheckElementCount(numel, key, path);
         return new PickledStorage(key, type.DType, numel, 0);
     }
 
@@ -159,6 +167,7 @@ internal static class TorchCheckpointReader
             throw new WeightsFileException(path, ["a tensor refers to its storage in an unknown way"]);
         }
 
+        CheckElementCount(numel, key, path);
         if (!byKey.TryGetValue(key, out var root))
         {
             root = new PickledStorage(key, type.DType, numel, 0);
@@ -168,7 +177,7 @@ internal static class TorchCheckpointReader
         if (pid.Length > 5 && pid[5] is object?[] view)
         {
             // (view key, offset, view size): a storage view inside the root storage (files from before torch 1.0).
-            if (view.Length != 3 || view[1] is not long viewOffset)
+            if (view.Length != 3 || view[1] is not long viewOffset || viewOffset < 0 || viewOffset > MaxElements)
             {
                 throw new WeightsFileException(path, ["a storage view has unexpected metadata"]);
             }
@@ -177,6 +186,17 @@ internal static class TorchCheckpointReader
         }
 
         return root;
+    }
+
+    /// <summary>The most elements a storage may declare: its byte length (up to 8 bytes each) must fit in 64 bits.</summary>
+    private const long MaxElements = long.MaxValue / 16;
+
+    private static void CheckElementCount(long numel, string key, string path)
+    {
+        if (numel < 0 || numel > MaxElements)
+        {
+            throw new WeightsFileException(path, [$"storage '{key}' declares {numel:N0} elements, which is impossible"]);
+        }
     }
 
     private static List<WeightTensor> ToTensors(object? root, string path, Func<PickledStorage, WeightStorage> storageOf)
@@ -194,7 +214,17 @@ internal static class TorchCheckpointReader
                 throw new WeightsFileException(path, [$"the state dict entry '{k}' is not a tensor"]);
             }
 
-            tensors.Add(new WeightTensor(name, t.Storage.DType, t.Shape, t.Stride, t.Storage.ElementOffset + t.StorageOffset, storageOf(t.Storage)));
+            long elementOffset;
+            try
+            {
+                elementOffset = checked(t.Storage.ElementOffset + t.StorageOffset);
+            }
+            catch (OverflowException ex)
+            {
+                throw new WeightsFileException(path, [$"'{name}' has a storage offset too large to address"], ex);
+            }
+
+            tensors.Add(WeightTensor.Create(path, name, t.Storage.DType, t.Shape, t.Stride, elementOffset, storageOf(t.Storage)));
         }
 
         return tensors;
