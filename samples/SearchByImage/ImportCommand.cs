@@ -38,6 +38,7 @@ internal static class ImportCommand
         }
 
         int dimension = bytes.Length / sizeof(float) / ids.Length;
+        IndexFile.EnsureWritable(indexPath);
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
         for (int row = 0; row < ids.Length; row++)
@@ -54,8 +55,25 @@ internal static class ImportCommand
             records.Add(new VectorRecord(ids[row], vector, metadata));
         }
 
-        await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
-        await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        // In chunks, so a Ctrl-C or SIGTERM keeps (and saves) what was stored so far.
+        int stored = 0;
+        try
+        {
+            foreach (var chunk in records.Chunk(10_000))
+            {
+                await store.UpsertAsync(chunk, cancellationToken).ConfigureAwait(false);
+                stored += chunk.Length;
+            }
+
+            await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            await store.SaveChangesAsync(CancellationToken.None).ConfigureAwait(false);
+            var kept = await store.CountAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new CommandCancelledException($"kept {kept} images in '{indexPath}' ({stored} of the {ids.Length} vectors were imported and saved)", ex);
+        }
+
         Console.WriteLine($"imported {ids.Length} vectors of {dimension} floats into {Path.GetFullPath(indexPath)} (model '{modelId}')");
         return 0;
     }

@@ -32,13 +32,7 @@ internal sealed class ModelOptions
             Description = "Images per forward pass.",
             DefaultValueFactory = _ => 8,
         };
-        BatchSize.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() <= 0)
-            {
-                r.AddError("--batch-size must be at least 1.");
-            }
-        });
+        CliValidation.AtLeastOne(BatchSize);
     }
 
     public Option<string?> Weights { get; }
