@@ -65,6 +65,12 @@ internal static class TorchCheckpointReader
             });
             return new StateDict(path, "PyTorch zip", tensors, archive);
         }
+        catch (InvalidDataException ex)
+        {
+            // The central directory is read lazily and entries are checked when opened: damage shows up here too.
+            archive.Dispose();
+            throw new WeightsFileException(path, [$"the file is truncated or not a valid zip archive ({ex.Message})"], ex);
+        }
         catch
         {
             archive.Dispose();
@@ -147,7 +153,7 @@ internal static class TorchCheckpointReader
         }
     }
 
-    private static PickledStorage ZipStorage(object?[] pid, string path)
+    internal static PickledStorage ZipStorage(object?[] pid, string path)
     {
         // ('storage', torch.FloatStorage, '<key>', '<location>', numel)
         if (pid.Length < 5 || pid[0] is not "storage" || pid[1] is not TorchStorageType type || pid[2] is not string key || pid[4] is not long numel)
