@@ -77,6 +77,29 @@ public sealed class HostileWeightsTests : IDisposable
     }
 
     [Fact]
+    public void Open_ZipWhoseCentralDirectoryDisagreesWithItsEnd_IsAWeightsFileException()
+    {
+        // Found by the fuzz tests: ZipArchive reads the central directory lazily, so the damage surfaced as an
+        // InvalidDataException from archive.Entries, outside the reader's handling.
+        var path = _dir.Combine("entries.pth");
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            using var s = zip.CreateEntry("archive/data.pkl", CompressionLevel.NoCompression).Open();
+            s.Write([0x80, 0x02, (byte)'}', (byte)'.']);
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        bytes[^12] = 3; // the end-of-central-directory record's entry counts (offsets 8 and 10 of its 22 bytes)
+        bytes[^14] = 3;
+        File.WriteAllBytes(path, bytes);
+
+        var ex = Assert.Throws<WeightsFileException>(() => WeightsFileReader.Open(path));
+
+        Assert.Equal(path, ex.FilePath);
+        Assert.Contains("not a valid zip archive", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_ListFloodOfSmallValues_IsRefusedByTheValueCap()
     {
         // EMPTY_LIST, then NONE APPEND forever: the stack stays shallow but the list would grow without bound.
