@@ -128,6 +128,19 @@ public sealed class HostileFolderTests : IDisposable
         Assert.Contains("is a directory", dirEx.Message, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task OpenWeights_FifoOrDirectory_IsRefusedWithoutBlocking()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "FIFOs are Unix");
+        var fifo = _dir.Combine("weights.pth");
+        MakeFifo(fifo);
+
+        var ex = await Assert.ThrowsAsync<ImageSimilarity.Extraction.WeightsFileException>(() => Task.Run(() => ImageSimilarity.Extraction.Weights.WeightsFileReader.Open(fifo)).WaitAsync(Guard));
+        Assert.Contains("not a regular file", ex.Message, StringComparison.Ordinal);
+        var dir = Assert.Throws<ImageSimilarity.Extraction.WeightsFileException>(() => ImageSimilarity.Extraction.Weights.WeightsFileReader.Open(_dir.Path));
+        Assert.Contains("is a directory", dir.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task PreprocessAsync_FileLargerThanMaxFileSize_IsRefusedBeforeReading()
     {
