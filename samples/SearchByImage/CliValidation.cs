@@ -22,6 +22,17 @@ internal static class CliValidation
         });
     }
 
+    public static void AtLeastOne(Option<long?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (Parsed(r, s => long.TryParse(s, NumberStyles.Integer, CultureInfo.CurrentCulture, out _)) && r.GetValueOrDefault<long?>() is <= 0)
+            {
+                r.AddError($"{option.Name} must be at least 1.");
+            }
+        });
+    }
+
     public static void Between(Option<float?> option, float min, float max)
     {
         option.Validators.Add(r =>

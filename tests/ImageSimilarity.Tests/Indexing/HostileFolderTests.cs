@@ -176,7 +176,7 @@ public sealed class HostileFolderTests : IDisposable
         var fiveIndexed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var cts = new CancellationTokenSource();
 
-        var run = indexer.IndexAsync(folder, new FolderIndexOptions { BatchSize = 16, DecodeWorkers = 2 }, new Reporter(p =>
+        var run = indexer.IndexAsync(folder, new FolderIndexOptions { DecodeWorkers = 2 }, new Reporter(p =>
         {
             if (p.Indexed == 5)
             {
