@@ -3,14 +3,20 @@ namespace SearchByImage;
 /// <summary>Checks an <c>--index</c> path before any work starts, so a bad path is refused before minutes of extraction, not after.</summary>
 internal static class IndexFile
 {
-    /// <summary>Throws an <see cref="IOException"/> with one clear line when the index cannot be written at <paramref name="path"/>.</summary>
-    public static void EnsureWritable(string path)
+    /// <summary>Throws an <see cref="IOException"/> with one clear line when <paramref name="path"/> is a directory.</summary>
+    public static void EnsureNotDirectory(string path)
     {
-        var full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
+        if (Directory.Exists(path))
         {
             throw new IOException($"--index '{path}' is a directory; pass a file path such as '{Path.Combine(path, "index.isvs")}'");
         }
+    }
+
+    /// <summary>Throws an <see cref="IOException"/> with one clear line when the index cannot be written at <paramref name="path"/>.</summary>
+    public static void EnsureWritable(string path)
+    {
+        EnsureNotDirectory(path);
+        var full = Path.GetFullPath(path);
 
         var directory = Path.GetDirectoryName(full) ?? full;
         try

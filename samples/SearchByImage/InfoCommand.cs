@@ -20,6 +20,7 @@ internal static class InfoCommand
 
     private static async Task<int> RunAsync(string indexPath, bool json, CancellationToken cancellationToken)
     {
+        IndexFile.EnsureNotDirectory(indexPath);
         if (!File.Exists(indexPath))
         {
             throw new IOException($"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");

@@ -60,6 +60,7 @@ internal static class SearchCommand
             throw new IOException($"query image '{request.Image}' does not exist");
         }
 
+        IndexFile.EnsureNotDirectory(request.Index);
         if (!File.Exists(request.Index))
         {
             throw new IOException($"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");

@@ -40,14 +40,24 @@ public sealed class SearchByImageProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task Index_DirectoryAsIndex_SaysItIsADirectoryBeforeLoadingTheModel()
+    public async Task IndexSearchInfo_DirectoryAsIndex_SayItIsADirectoryBeforeLoadingTheModel()
     {
         var folder = Directory.CreateDirectory(_dir.Combine("images")).FullName;
 
-        var result = await RunAsync(["index", folder, "--index", _dir.Path, "--weights", _dir.Combine("no-such-weights.pth")]);
+        var image = _dir.Combine("q.jpeg");
+        File.WriteAllBytes(image, [0xFF, 0xD8, 0xFF]);
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("is a directory", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        foreach (var args in new[]
+        {
+            new[] { "index", folder, "--index", _dir.Path, "--weights", _dir.Combine("no-such-weights.pth") },
+            ["search", image, "--index", _dir.Path],
+            ["info", "--index", _dir.Path],
+        })
+        {
+            var result = await RunAsync(args);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("is a directory", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        }
     }
 
     [SkippableTheory]
