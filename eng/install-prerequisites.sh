@@ -118,6 +118,8 @@ ensure_debian_packages() {
 
 if [ "$want_test" -eq 1 ]; then
   ensure_debian_packages "the Python reference used by the parity tests" python3-torch python3-torchvision python3-pil python3-numpy
+  ensure_debian_packages "the HDF5 writer of the Keras weights tests" python3-h5py
+  ensure_debian_packages "the sqlite3 shell (the storage tests run the queries of docs/storage.md with it)" sqlite3
 fi
 if [ "$want_bench" -eq 1 ]; then
   ensure_debian_packages "the peers of the benchmarks (PyTorch, numpy, FAISS)" python3-torch python3-torchvision python3-numpy python3-faiss

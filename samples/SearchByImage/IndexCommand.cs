@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
@@ -59,7 +58,9 @@ internal static class IndexCommand
         IndexFile.EnsureWritable(indexPath);
 
         // An existing index decides the preset and precision unless the command line says otherwise.
-        var existing = File.Exists(indexPath) ? await EmbeddedVectorStore.OpenAsync(indexPath, null, cancellationToken).ConfigureAwait(false) : null;
+        // OpenOrCreateAsync: an old single-file index is upgraded in place (kept as .v1-backup), so this run commits to it.
+        var found = File.Exists(indexPath) ? await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false) : null;
+        var existing = found is null ? null : await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, found.Dimension, found.ModelId, null, cancellationToken).ConfigureAwait(false);
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
@@ -69,7 +70,7 @@ internal static class IndexCommand
             : null;
         var store = existing ?? created!;
         var indexer = new FolderIndexer(extractor, store);
-        store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
+        store.Properties[IndexProperties.Preset] = ModelOptions.Name(extractor.Preprocessor.Preset);
         store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
         store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
         var root = Path.GetFullPath(folder);
@@ -98,7 +99,7 @@ internal static class IndexCommand
         }
         else
         {
-            WriteTable(result, indexPath);
+            WriteTable(result, indexPath, extractor);
         }
 
         return 0;
@@ -162,7 +163,7 @@ internal static class IndexCommand
         }
     }
 
-    private static void WriteTable(FolderIndexResult result, string indexPath)
+    private static void WriteTable(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
     {
         var table = new Table().AddColumns("outcome", "files");
         table.AddRow("indexed", result.Indexed.ToString(CultureInfo.InvariantCulture));
@@ -179,9 +180,10 @@ internal static class IndexCommand
         }
 
         AnsiConsole.MarkupLineInterpolated($"index: {indexPath}");
+        AnsiConsole.MarkupLineInterpolated($"model: {extractor.ModelId} (preset {ModelOptions.Name(extractor.Preprocessor.Preset)}, weights {extractor.WeightsPath})");
     }
 
-    private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
+    private static void WriteJson(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
     {
         JsonOutput.Write(writer =>
         {
@@ -189,6 +191,7 @@ internal static class IndexCommand
             writer.WriteString("folder", result.Folder);
             writer.WriteString("index", Path.GetFullPath(indexPath));
             writer.WriteString("model", extractor.ModelId);
+            writer.WriteString("preset", ModelOptions.Name(extractor.Preprocessor.Preset));
             writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
             writer.WriteNumber("indexed", result.Indexed);
             writer.WriteNumber("unchanged", result.Unchanged);

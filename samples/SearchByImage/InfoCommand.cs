@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ImageSimilarity.Storage;
 using Spectre.Console;
 
@@ -23,10 +22,12 @@ internal static class InfoCommand
         IndexFile.EnsureNotDirectory(indexPath);
         if (!File.Exists(indexPath))
         {
-            throw new IOException($"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");
+            throw new IOException(CliDefaults.LegacyHint(indexPath) is { } hint
+                ? $"index '{indexPath}' does not exist; {hint}"
+                : $"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");
         }
 
-        // The header and metadata only: an index of millions of vectors answers at once.
+        // Properties and a count only (both formats): an index of millions of vectors answers at once.
         var store = await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false);
         var settings = IndexSettings.From(store.Properties);
         var rows = new List<(string Key, string Value)>
@@ -35,10 +36,11 @@ internal static class InfoCommand
             ("images", store.Count.ToString(CultureInfo.InvariantCulture)),
             ("model", store.ModelId),
             ("dimension", store.Dimension.ToString(CultureInfo.InvariantCulture)),
-            ("preset", settings.Preset ?? "unknown"),
+            ("preset", IndexSettings.PresetOf(store.Properties, store.ModelId) ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
             ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
             ("size on disk", FormatBytes(store.FileSize)),
+            ("format", store.FormatVersion == 1 ? "1 (old single file: convert with 'import')" : $"{store.FormatVersion} (SQLite)"),
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("updated", store.UpdatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("weights", settings.WeightsPath ?? "unknown"),
@@ -54,10 +56,11 @@ internal static class InfoCommand
                 writer.WriteNumber("images", store.Count);
                 writer.WriteString("model", store.ModelId);
                 writer.WriteNumber("dimension", store.Dimension);
-                writer.WriteString("preset", settings.Preset);
+                writer.WriteString("preset", IndexSettings.PresetOf(store.Properties, store.ModelId));
                 writer.WriteString("extractionPrecision", settings.Precision);
                 writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
                 writer.WriteNumber("bytesOnDisk", store.FileSize);
+                writer.WriteNumber("formatVersion", store.FormatVersion);
                 writer.WriteString("createdUtc", store.CreatedUtc);
                 writer.WriteString("updatedUtc", store.UpdatedUtc);
                 writer.WriteString("weights", settings.WeightsPath);

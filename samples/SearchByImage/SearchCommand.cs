@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Search;
@@ -63,7 +62,9 @@ internal static class SearchCommand
         IndexFile.EnsureNotDirectory(request.Index);
         if (!File.Exists(request.Index))
         {
-            throw new IOException($"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");
+            throw new IOException(CliDefaults.LegacyHint(request.Index) is { } hint
+                ? $"index '{request.Index}' does not exist; {hint}"
+                : $"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");
         }
 
         await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, null, cancellationToken).ConfigureAwait(false);

@@ -15,7 +15,7 @@ internal sealed class TerminationSignals : IDisposable
     public const int InterruptExitCode = 130;
     public const int TerminateExitCode = 143;
 
-    private static int s_exitCode = InterruptExitCode;
+    private static int _exitCode = InterruptExitCode;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly PosixSignalRegistration[] _registrations;
 
@@ -29,7 +29,7 @@ internal sealed class TerminationSignals : IDisposable
     }
 
     /// <summary>Gets the exit code of a command cancelled by a signal: 130 for Ctrl-C/SIGINT, 143 for SIGTERM.</summary>
-    public static int ExitCode => Volatile.Read(ref s_exitCode);
+    public static int ExitCode => Volatile.Read(ref _exitCode);
 
     /// <summary>Gets the token cancelled by the first signal.</summary>
     public CancellationToken Token => _cancellation.Token;
@@ -52,7 +52,7 @@ internal sealed class TerminationSignals : IDisposable
         }
 
         context.Cancel = true;
-        Volatile.Write(ref s_exitCode, context.Signal == PosixSignal.SIGTERM ? TerminateExitCode : InterruptExitCode);
+        Volatile.Write(ref _exitCode, context.Signal == PosixSignal.SIGTERM ? TerminateExitCode : InterruptExitCode);
         Console.Error.WriteLine($"{(context.Signal == PosixSignal.SIGTERM ? "SIGTERM" : "Ctrl-C")}: stopping and saving what is done (send it again to quit at once)");
         _cancellation.Cancel();
     }

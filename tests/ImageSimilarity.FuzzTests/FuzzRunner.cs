@@ -29,7 +29,7 @@ internal static class FuzzRunner
         var seedsLoaded = seeds.Select((s, i) => Outcome<TDocumented>(s, load)).ToList();
         Assert.All(seedsLoaded, o => Assert.True(o.Error is null, $"{reader}: an unmutated seed must load, but: {o.Error}"));
 
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             var input = mutator.Mutate(seeds[i % seeds.Count]);
             var outcome = Outcome<TDocumented>(input, load);

@@ -24,10 +24,10 @@ internal sealed class Mutator
     public byte[] Mutate(byte[] seed)
     {
         // Mostly one mutation; sometimes a few stacked, which reaches states a single change cannot.
-        int rounds = _random.Next(10) < 7 ? 1 : _random.Next(2, 5);
+        var rounds = _random.Next(10) < 7 ? 1 : _random.Next(2, 5);
         var data = seed;
         var names = new List<string>(rounds);
-        for (int i = 0; i < rounds; i++)
+        for (var i = 0; i < rounds; i++)
         {
             data = MutateOnce(data, out var name);
             names.Add(name);
@@ -50,8 +50,8 @@ internal sealed class Mutator
         {
             case 0:
             {
-                int flips = 1 + _random.Next(8);
-                for (int i = 0; i < flips; i++)
+                var flips = 1 + _random.Next(8);
+                for (var i = 0; i < flips; i++)
                 {
                     data[_random.Next(data.Length)] ^= (byte)(1 << _random.Next(8));
                 }
@@ -62,7 +62,7 @@ internal sealed class Mutator
 
             case 1:
             {
-                int at = _random.Next(data.Length);
+                var at = _random.Next(data.Length);
                 name = $"truncate at {at}";
                 return data[..at];
             }
@@ -71,7 +71,7 @@ internal sealed class Mutator
             case 3:
             {
                 // An integer field set to an extreme value, in either byte order and any width.
-                int width = new[] { 1, 2, 4, 8 }[_random.Next(4)];
+                var width = new[] { 1, 2, 4, 8 }[_random.Next(4)];
                 if (data.Length < width)
                 {
                     name = "flip (short)";
@@ -79,9 +79,9 @@ internal sealed class Mutator
                     return data;
                 }
 
-                int at = _random.Next(data.Length - width + 1);
-                ulong value = _random.Next(5) == 0 ? (ulong)_random.NextInt64() : Extremes[_random.Next(Extremes.Length)];
-                bool bigEndian = _random.Next(3) == 0;
+                var at = _random.Next(data.Length - width + 1);
+                var value = _random.Next(5) == 0 ? (ulong)_random.NextInt64() : Extremes[_random.Next(Extremes.Length)];
+                var bigEndian = _random.Next(3) == 0;
                 Span<byte> field = stackalloc byte[8];
                 if (bigEndian)
                 {
@@ -100,8 +100,8 @@ internal sealed class Mutator
 
             case 4:
             {
-                int at = _random.Next(data.Length);
-                byte value = (byte)new[] { 0x00, 0xFF, 0x7F, 0x80, _random.Next(256) }[_random.Next(5)];
+                var at = _random.Next(data.Length);
+                var value = (byte)new[] { 0x00, 0xFF, 0x7F, 0x80, _random.Next(256) }[_random.Next(5)];
                 data[at] = value;
                 name = $"set byte {at} to 0x{value:x2}";
                 return data;
@@ -109,15 +109,15 @@ internal sealed class Mutator
 
             case 5:
             {
-                int at = _random.Next(data.Length);
-                int length = Math.Min(data.Length - at, 1 + _random.Next(64));
+                var at = _random.Next(data.Length);
+                var length = Math.Min(data.Length - at, 1 + _random.Next(64));
                 name = $"remove {length} bytes at {at}";
                 return [.. data.AsSpan(0, at), .. data.AsSpan(at + length)];
             }
 
             case 6:
             {
-                int at = _random.Next(data.Length + 1);
+                var at = _random.Next(data.Length + 1);
                 var inserted = new byte[1 + _random.Next(64)];
                 _random.NextBytes(inserted);
                 name = $"insert {inserted.Length} random bytes at {at}";
@@ -126,9 +126,9 @@ internal sealed class Mutator
 
             default:
             {
-                int from = _random.Next(data.Length);
-                int length = Math.Min(data.Length - from, 1 + _random.Next(256));
-                int to = _random.Next(data.Length + 1);
+                var from = _random.Next(data.Length);
+                var length = Math.Min(data.Length - from, 1 + _random.Next(256));
+                var to = _random.Next(data.Length + 1);
                 name = $"duplicate {length} bytes from {from} at {to}";
                 return [.. data.AsSpan(0, to), .. data.AsSpan(from, length), .. data.AsSpan(to)];
             }

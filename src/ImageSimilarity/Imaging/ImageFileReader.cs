@@ -16,10 +16,10 @@ internal static class ImageFileReader
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
             var buffer = GC.AllocateUninitializedArray<byte>((int)length);
-            int total = 0;
+            var total = 0;
             while (total < buffer.Length)
             {
-                int n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(total), total, cancellationToken).ConfigureAwait(false);
+                var n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(total), total, cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;
@@ -45,10 +45,10 @@ internal static class ImageFileReader
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             var buffer = GC.AllocateUninitializedArray<byte>((int)length);
-            int total = 0;
+            var total = 0;
             while (total < buffer.Length)
             {
-                int n = RandomAccess.Read(handle, buffer.AsSpan(total), total);
+                var n = RandomAccess.Read(handle, buffer.AsSpan(total), total);
                 if (n == 0)
                 {
                     break;

@@ -65,7 +65,7 @@ internal sealed class FolderWalker
                     continue;
                 }
 
-                bool isLink = entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
+                var isLink = entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
                 if (entry is DirectoryInfo)
                 {
                     if (!_options.Recursive)
@@ -176,13 +176,13 @@ internal sealed class FolderWalker
     internal static string RealPath(string path)
     {
         var full = Path.GetFullPath(path);
-        for (int hop = 0; hop <= MaxLinkHops; hop++)
+        for (var hop = 0; hop <= MaxLinkHops; hop++)
         {
             var root = Path.GetPathRoot(full) ?? string.Empty;
             var parts = full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
             var current = root;
-            bool resolved = false;
-            for (int i = 0; i < parts.Length; i++)
+            var resolved = false;
+            for (var i = 0; i < parts.Length; i++)
             {
                 var next = Path.Combine(current, parts[i]);
                 string? link;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using ImageSimilarity.Extraction.Weights;
 using ImageSimilarity.TestSupport;
@@ -28,7 +27,7 @@ public sealed class HostileWeightsTests : IDisposable
             s.Write([0x80, 0x02, (byte)'N']);
             var run = new byte[1 << 20];
             Array.Fill(run, opcode);
-            for (int i = 0; i < 200; i++)
+            for (var i = 0; i < 200; i++)
             {
                 s.Write(run);
             }
@@ -205,9 +204,9 @@ public sealed class HostileWeightsTests : IDisposable
 
         public override int Read(byte[] buffer, int offset, int count)
         {
-            for (int i = 0; i < count; i++)
+            for (var i = 0; i < count; i++)
             {
-                long p = _position++;
+                var p = _position++;
                 buffer[offset + i] = p < head.Length ? head[p] : pattern[(p - head.Length) % pattern.Length];
             }
 

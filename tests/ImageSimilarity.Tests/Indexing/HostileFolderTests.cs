@@ -245,7 +245,7 @@ public sealed class HostileFolderTests : IDisposable
     private string MakeFolder(int count)
     {
         var folder = Directory.CreateDirectory(_dir.Combine("images-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             File.WriteAllBytes(Path.Combine(folder, $"img{i:00}.jpeg"), TestImages.Encode(100 + i, 80 + i, SKEncodedImageFormat.Jpeg, seed: i));
         }

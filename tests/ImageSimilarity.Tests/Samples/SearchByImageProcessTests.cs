@@ -93,7 +93,7 @@ public sealed class SearchByImageProcessTests : IDisposable
         Skip.IfNot(OperatingSystem.IsLinux(), "sends POSIX signals with kill(1)");
         var data = _reference.Data;
         var folder = Directory.CreateDirectory(_dir.Combine("many")).FullName;
-        for (int copy = 0; copy < 40; copy++)
+        for (var copy = 0; copy < 40; copy++)
         {
             foreach (var image in data.Images)
             {

@@ -60,7 +60,7 @@ internal sealed class PickleReader
         _values = 0;
         while (true)
         {
-            long at = _stream.CanSeek ? _stream.Position : -1;
+            var at = _stream.CanSeek ? _stream.Position : -1;
             if (_stack.Count > MaxStackDepth || _marks.Count > MaxStackDepth)
             {
                 throw Fail($"the pickle's stack grows beyond {MaxStackDepth:N0} entries, which no state dict needs; refusing to load it");
@@ -71,12 +71,12 @@ internal sealed class PickleReader
                 throw Fail($"the pickle creates more than {MaxValues:N0} values, which no state dict needs; refusing to load it");
             }
 
-            int op = ReadByte();
+            var op = ReadByte();
 
             switch (op)
             {
                 case 0x80: // PROTO
-                    int protocol = ReadByte();
+                    var protocol = ReadByte();
                     if (protocol > 5)
                     {
                         throw Fail($"unsupported pickle protocol {protocol}");
@@ -139,7 +139,7 @@ internal sealed class PickleReader
                     break;
                 case 0x8a: // LONG1
                 {
-                    int n = ReadByte();
+                    var n = ReadByte();
                     var value = new BigInteger(ReadBytes(n), isUnsigned: false, isBigEndian: false);
                     Push(value >= long.MinValue && value <= long.MaxValue ? (long)value : value);
                     break;
@@ -204,8 +204,8 @@ internal sealed class PickleReader
                     break;
                 case 'c': // GLOBAL
                 {
-                    string module = ReadLine();
-                    string name = ReadLine();
+                    var module = ReadLine();
+                    var name = ReadLine();
                     Push(ResolveGlobal(module, name));
                     break;
                 }
@@ -262,7 +262,7 @@ internal sealed class PickleReader
                         throw Fail("malformed pickle: SETITEMS with an odd number of values");
                     }
 
-                    for (int i = 0; i < items.Count; i += 2)
+                    for (var i = 0; i < items.Count; i += 2)
                     {
                         dict.Add(items[i], items[i + 1]);
                     }
@@ -366,7 +366,7 @@ internal sealed class PickleReader
     private long[] ToLongs(object?[] values)
     {
         var result = new long[values.Length];
-        for (int i = 0; i < values.Length; i++)
+        for (var i = 0; i < values.Length; i++)
         {
             result[i] = values[i] is long v && v >= 0 ? v : throw Fail("a tensor size or stride is not a non-negative integer");
         }
@@ -418,7 +418,7 @@ internal sealed class PickleReader
             throw Fail("malformed pickle: no MARK");
         }
 
-        int mark = _marks.Pop();
+        var mark = _marks.Pop();
         var items = _stack.GetRange(mark, _stack.Count - mark);
         _stack.RemoveRange(mark, _stack.Count - mark);
         return items;
@@ -427,7 +427,7 @@ internal sealed class PickleReader
     private int ReadByte()
     {
         Consume(1);
-        int b = _stream.ReadByte();
+        var b = _stream.ReadByte();
         return b < 0 ? throw Truncated() : b;
     }
 
@@ -445,7 +445,7 @@ internal sealed class PickleReader
 
     private int ReadLength(int size)
     {
-        long length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)) : ReadInt64();
+        var length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)) : ReadInt64();
         if (length < 0 || length > MaxStringBytes || length > _budget)
         {
             throw Fail($"a pickled string of {length} bytes is too long");
@@ -480,7 +480,7 @@ internal sealed class PickleReader
         var sb = new StringBuilder();
         while (true)
         {
-            int b = ReadByte();
+            var b = ReadByte();
             if (b == '\n')
             {
                 return sb.ToString();
