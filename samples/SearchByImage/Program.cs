@@ -2,15 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using SearchByImage;
 
-// One file per command.
-var root = new RootCommand("Reverse image search with VGG16 fc2 features (ImageSimilarity sample).")
-{
-    IndexCommand.Create(),
-    SearchCommand.Create(),
-    InfoCommand.Create(),
-    ImportCommand.Create(),
-    ExtractCommand.Create(),
-};
+var root = Commands.CreateRoot();
 
 // A parse error is one line (the parser's own message) and exit code 1, not the whole help text.
 var parseResult = root.Parse(args);
