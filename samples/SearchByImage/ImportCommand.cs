@@ -66,6 +66,7 @@ internal static class ImportCommand
             throw new ArgumentException($"'{oldPath}' is both the old index and the target: pass another --index (or run 'index' on it, which upgrades it in place)");
         }
 
+        IndexFile.EnsureWritable(indexPath);
         await using var old = await EmbeddedVectorStore.OpenAsync(oldPath, null, cancellationToken).ConfigureAwait(false);
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, old.Dimension, old.ModelId, new EmbeddedVectorStoreOptions { Precision = old.Precision }, cancellationToken).ConfigureAwait(false);
         foreach (var (key, value) in old.Properties)
@@ -120,8 +121,8 @@ internal static class ImportCommand
             return await PostgresImport.RunAsync(parseResult, stores, dimension, modelId, records, cancellationToken).ConfigureAwait(false);
         }
 
+        IndexFile.EnsureWritable(indexPath);
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
-        await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
         var preset = IndexSettings.PresetOf(new Dictionary<string, string>(), modelId);
         if (preset is not null)
         {
@@ -129,7 +130,25 @@ internal static class ImportCommand
             store.Properties[IndexProperties.Preset] = preset;
         }
 
-        await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        // In chunks, so a Ctrl-C or SIGTERM keeps (and saves) what was stored so far.
+        var stored = 0;
+        try
+        {
+            foreach (var chunk in records.Chunk(10_000))
+            {
+                await store.UpsertAsync(chunk, cancellationToken).ConfigureAwait(false);
+                stored += chunk.Length;
+            }
+
+            await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            await store.SaveChangesAsync(CancellationToken.None).ConfigureAwait(false);
+            var kept = await store.CountAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new CommandCancelledException($"kept {kept} images in '{indexPath}' ({stored} of the {ids.Length} vectors were imported and saved)", ex);
+        }
+
         Console.WriteLine($"imported {ids.Length} vectors of {dimension} floats into {Path.GetFullPath(indexPath)} (model '{modelId}', preset {preset ?? "unknown"})");
         return 0;
     }

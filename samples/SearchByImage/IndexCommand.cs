@@ -69,6 +69,8 @@ internal static class IndexCommand
             throw new DirectoryNotFoundException($"folder '{folder}' does not exist");
         }
 
+        IndexFile.EnsureWritable(indexPath);
+
         // An existing index decides the preset and precision unless the command line says otherwise.
         // OpenOrCreateAsync: an old single-file index is upgraded in place (kept as .v1-backup), so this run commits to it.
         var found = File.Exists(indexPath) ? await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false) : null;
@@ -90,29 +92,19 @@ internal static class IndexCommand
         folders.Add(root);
         store.Properties[IndexProperties.Folders] = string.Join('\n', folders.Order(StringComparer.Ordinal));
 
+        var lines = new LineProgress();
         FolderIndexResult result;
-        if (json || Console.IsOutputRedirected)
+        try
         {
-            result = await indexer.IndexAsync(root, folderOptions, null, cancellationToken).ConfigureAwait(false);
+            result = await IndexAsync(indexer, root, folderOptions, json || Console.IsOutputRedirected, lines, cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (OperationCanceledException ex)
         {
-            result = await AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async ctx =>
-                {
-                    var task = ctx.AddTask("scanning", maxValue: 1);
-                    var progress = new Progress<IndexingProgress>(p =>
-                    {
-                        task.MaxValue = Math.Max(1, p.FilesTotal);
-                        task.Value = p.FilesDone;
-                        task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.FilesDone}/{p.FilesTotal} files, {p.ImagesPerSecond:F1} img/s, {p.Failed + p.Skipped} problems");
-                    });
-                    var r = await indexer.IndexAsync(root, folderOptions, progress, cancellationToken).ConfigureAwait(false);
-                    task.Value = task.MaxValue;
-                    return r;
-                }).ConfigureAwait(false);
+            // FolderIndexer saved the store before rethrowing: say what the index holds now.
+            var kept = await store.CountAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new CommandCancelledException(
+                string.Create(CultureInfo.InvariantCulture, $"kept {kept} images in '{indexPath}' ({lines.Last?.Indexed ?? 0} extracted in this run were saved); run the same command again to resume"),
+                ex);
         }
 
         if (json)
@@ -125,6 +117,64 @@ internal static class IndexCommand
         }
 
         return 0;
+    }
+
+    private static async Task<FolderIndexResult> IndexAsync(FolderIndexer indexer, string root, FolderIndexOptions folderOptions, bool plain, LineProgress lines, CancellationToken cancellationToken)
+    {
+        FolderIndexResult result;
+        if (plain)
+        {
+            // No progress bar: a line on stderr now and then, so logs (and a watching process) see the run advance.
+            lines.Print = true;
+            result = await indexer.IndexAsync(root, folderOptions, lines, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            result = await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("scanning", maxValue: 1);
+                    var progress = new Progress<IndexingProgress>(p =>
+                    {
+                        lines.Report(p);
+                        task.MaxValue = Math.Max(1, p.FilesTotal);
+                        task.Value = p.FilesDone;
+                        task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.FilesDone}/{p.FilesTotal} files, {p.ImagesPerSecond:F1} img/s, {p.Failed + p.Skipped} problems");
+                    });
+                    var r = await indexer.IndexAsync(root, folderOptions, progress, cancellationToken).ConfigureAwait(false);
+                    task.Value = task.MaxValue;
+                    return r;
+                }).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>Keeps the latest progress; when <see cref="Print"/> is set, writes a line to stderr for the first image and then every two seconds.</summary>
+    private sealed class LineProgress : IProgress<IndexingProgress>
+    {
+        private readonly System.Diagnostics.Stopwatch _sinceLine = new();
+
+        public bool Print { get; set; }
+
+        public IndexingProgress? Last { get; private set; }
+
+        public void Report(IndexingProgress value)
+        {
+            lock (_sinceLine)
+            {
+                Last = value;
+                if (!Print || value.Indexed == 0 || (_sinceLine.IsRunning && _sinceLine.Elapsed < TimeSpan.FromSeconds(2)))
+                {
+                    return;
+                }
+
+                _sinceLine.Restart();
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"progress: {value.FilesDone}/{value.FilesTotal} files, {value.Indexed} indexed, {value.ImagesPerSecond:F1} img/s"));
+            }
+        }
     }
 
     private static void WriteTable(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)

@@ -24,6 +24,7 @@ internal static class InfoCommand
 
     private static async Task<int> RunAsync(string indexPath, bool json, CancellationToken cancellationToken)
     {
+        IndexFile.EnsureNotDirectory(indexPath);
         if (!File.Exists(indexPath))
         {
             throw new IOException(CliDefaults.LegacyHint(indexPath) is { } hint
