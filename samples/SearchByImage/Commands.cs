@@ -12,6 +12,7 @@ internal static class Commands
         InfoCommand.Create(),
         ImportCommand.Create(),
         ExtractCommand.Create(),
+        Postgres.ApproximateIndexCommand.Create(),
         EvaluateCommand.Create(),
         DuplicatesCommand.Create(),
     };
