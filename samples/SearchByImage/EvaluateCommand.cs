@@ -48,6 +48,7 @@ internal static class EvaluateCommand
         labels ??= Directory.EnumerateDirectories(root).Any() ? "folders" : "prefix";
         using var temporary = indexPath is null ? new TemporaryIndex() : null;
         var path = indexPath ?? temporary!.Path;
+        IndexFile.EnsureWritable(path);
 
         var found = File.Exists(path) ? await EmbeddedVectorStore.ReadInfoAsync(path, cancellationToken).ConfigureAwait(false) : null;
         var existing = found is null ? null : await EmbeddedVectorStore.OpenOrCreateAsync(path, found.Dimension, found.ModelId, null, cancellationToken).ConfigureAwait(false);
