@@ -23,19 +23,38 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
     private readonly int _batchSize;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly object _preprocessor;
     private bool _disposed;
 
     private OnnxFeatureExtractor(InferenceSession session, OnnxModelFile file, OnnxModelSpec spec, OnnxExtractorOptions options, string modelId, int dimension, TimeSpan loadTime)
+        : this(session, file.Path, file.InputName, file.OutputName, file.BatchIsDynamic, file.BatchMadeDynamic, spec, new OnnxImagePreprocessor(spec, options.DecoderOptions), options, modelId, dimension, loadTime)
+    {
+    }
+
+    private OnnxFeatureExtractor(
+        InferenceSession session,
+        string modelPath,
+        string inputName,
+        string outputName,
+        bool batchIsDynamic,
+        bool batchMadeDynamic,
+        OnnxModelSpec spec,
+        object preprocessor,
+        OnnxExtractorOptions options,
+        string modelId,
+        int dimension,
+        TimeSpan loadTime)
     {
         _session = session;
         Spec = spec;
-        ImagePreprocessor = new OnnxImagePreprocessor(spec, options.DecoderOptions);
-        ModelPath = file.Path;
-        BatchIsDynamic = file.BatchIsDynamic;
-        BatchMadeDynamic = file.BatchMadeDynamic;
-        _batchSize = file.BatchIsDynamic ? options.BatchSize : 1;
-        _inputNames = [file.InputName];
-        _outputNames = [file.OutputName];
+        _preprocessor = preprocessor;
+        ImagePreprocessor = preprocessor as OnnxImagePreprocessor;
+        ModelPath = modelPath;
+        BatchIsDynamic = batchIsDynamic;
+        BatchMadeDynamic = batchMadeDynamic;
+        _batchSize = batchIsDynamic ? options.BatchSize : 1;
+        _inputNames = [inputName];
+        _outputNames = [outputName];
         ModelId = modelId;
         Dimension = dimension;
         LoadTime = loadTime;
@@ -52,11 +71,11 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
     /// </remarks>
     public string ModelId { get; }
 
-    /// <summary>Gets the model's input description.</summary>
+    /// <summary>Gets the model's input description (for the built-in VGG16: its size and layout; the preprocessing is the core's preset).</summary>
     public OnnxModelSpec Spec { get; }
 
-    /// <summary>Gets the preprocessor that turns an image into this model's input; it is thread-safe.</summary>
-    public OnnxImagePreprocessor ImagePreprocessor { get; }
+    /// <summary>Gets the preprocessor that turns an image into this model's input; it is thread-safe. <see langword="null"/> for VGG16.</summary>
+    public OnnxImagePreprocessor? ImagePreprocessor { get; }
 
     /// <inheritdoc/>
     ImagePreprocessor IFeatureExtractor.Preprocessor
@@ -142,7 +161,7 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
             int count = Math.Min(_batchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
             await Parallel.ForAsync(0, count, cancellationToken, async (i, ct) =>
-                batch[i] = await ImagePreprocessor.PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+                batch[i] = await PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
             results.AddRange(await RunBatchAsync(batch, cancellationToken).ConfigureAwait(false));
         }
 
@@ -204,6 +223,20 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
             _gate.Release();
         }
     }
+
+    /// <summary>Creates an extractor for a graph built in memory (VGG16 from a weights file).</summary>
+    internal static OnnxFeatureExtractor FromGraph(byte[] model, string sourcePath, string inputName, string outputName, OnnxModelSpec spec, object preprocessor, OnnxExtractorOptions options, string modelId, int dimension, Stopwatch started)
+    {
+        var session = CreateSession(sourcePath, model, options.ThreadCount);
+        return new OnnxFeatureExtractor(session, sourcePath, inputName, outputName, batchIsDynamic: true, batchMadeDynamic: false, spec, preprocessor, options, modelId, dimension, started.Elapsed);
+    }
+
+    private Task<PreprocessedImage> PreprocessAsync(ImageInput image, CancellationToken cancellationToken) => _preprocessor switch
+    {
+        OnnxImagePreprocessor onnx => onnx.PreprocessAsync(image, cancellationToken),
+        ImagePreprocessor core => core.PreprocessAsync(image, cancellationToken),
+        _ => throw new InvalidOperationException("Unknown preprocessor."),
+    };
 
     /// <summary>Creates the ONNX Runtime session; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
     internal static InferenceSession CreateSession(string path, byte[] model, int threadCount)

@@ -26,7 +26,7 @@ public sealed class OnnxFeatureExtractorTests
         Assert.Equal(7, vectors.Count);
         for (int i = 0; i < images.Count; i++)
         {
-            var input = extractor.ImagePreprocessor.Preprocess(images[i]).Data.Span;
+            var input = extractor.ImagePreprocessor!.Preprocess(images[i]).Data.Span;
             for (int c = 0; c < 3; c++)
             {
                 double expected = 0;
