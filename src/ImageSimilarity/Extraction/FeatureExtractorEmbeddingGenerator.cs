@@ -11,8 +11,7 @@ namespace ImageSimilarity.Extraction;
 /// </summary>
 /// <remarks>
 /// <para>Each embedding carries the extractor's <see cref="IFeatureExtractor.ModelId"/>; its vector is the extractor's,
-/// unnormalised (compare with cosine similarity). A <see cref="DataContent"/> that only holds a URI is refused: the
-/// generator never downloads.</para>
+/// unnormalised (compare with cosine similarity).</para>
 /// <para>Thread-safety is the extractor's. Disposing the generator disposes the extractor only when
 /// <c>ownsExtractor</c> was <see langword="true"/>.</para>
 /// </remarks>
@@ -63,7 +62,7 @@ public sealed class FeatureExtractorEmbeddingGenerator : IEmbeddingGenerator<Dat
             var name = value.Name ?? $"image {index}";
             if (value.Data.IsEmpty)
             {
-                throw new ArgumentException($"Item {index} ('{name}') holds no data (a URI-only DataContent is not downloaded); pass the image bytes.", nameof(values));
+                throw new ArgumentException($"Item {index} ('{name}') holds no data; pass the image bytes.", nameof(values));
             }
 
             if (!value.HasTopLevelMediaType("image") && !string.Equals(value.MediaType, "application/octet-stream", StringComparison.OrdinalIgnoreCase))
