@@ -33,5 +33,5 @@ public class ExtractionBenchmarks
     public void Cleanup() => _extractor.Dispose();
 
     [Benchmark(Description = "extract fc2 features (per batch)")]
-    public async Task<int> Extract() => (await _extractor.ExtractAsync(_images).ConfigureAwait(false)).Count;
+    public async Task<int> Extract() => (await _extractor.ExtractPreprocessedAsync(_images).ConfigureAwait(false)).Count;
 }

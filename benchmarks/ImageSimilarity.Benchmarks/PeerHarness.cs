@@ -101,7 +101,7 @@ internal static class PeerHarness
         foreach (var batch in batches)
         {
             var images = BenchmarkWeights.RandomImages(batch, seed: batch);
-                    var seconds = await MedianAsync(iterations, async () => (await extractor.ExtractAsync(images).ConfigureAwait(false)).Count).ConfigureAwait(false);
+                    var seconds = await MedianAsync(iterations, async () => (await extractor.ExtractPreprocessedAsync(images).ConfigureAwait(false)).Count).ConfigureAwait(false);
             Emit(new()
             {
                 ["peer"] = ChannelsLast.Enabled ? "imagesimilarity" : "imagesimilarity-nchw",

@@ -192,7 +192,7 @@ internal static class QuickCheck
         {
             using var extractor = BenchmarkWeights.Load(path, precision, batchSize: images.Length);
             var sw = Stopwatch.StartNew();
-            var vectors = await extractor.ExtractAsync(images).ConfigureAwait(false);
+            var vectors = await extractor.ExtractPreprocessedAsync(images).ConfigureAwait(false);
             var seconds = sw.Elapsed.TotalSeconds;
             Check(vectors.Count == images.Length && vectors.All(v => v.Length == Vgg16FeatureExtractor.FeatureDimension), $"{precision}: wrong shape");
             Check(vectors.All(v => v.All(float.IsFinite) && v.Min() >= 0 && v.Max() > 0), $"{precision}: features not finite, negative or all zero");

@@ -44,14 +44,14 @@ foreach (var (file, bytes) in files)
 double decodeMsPerImage = decodeClock.Elapsed.TotalMilliseconds / Math.Max(1, preprocessed.Count);
 
 // Warm-up: first-call allocations and oneDNN primitive creation.
-await extractor.ExtractAsync(preprocessed.Take(batch).ToList());
+await extractor.ExtractPreprocessedAsync(preprocessed.Take(batch).ToList());
 
 double ModelOnly()
 {
     var sw = Stopwatch.StartNew();
     for (int i = 0; i < preprocessed.Count; i += batch)
     {
-        extractor.ExtractAsync(preprocessed.Skip(i).Take(batch).ToList()).GetAwaiter().GetResult();
+        extractor.ExtractPreprocessedAsync(preprocessed.Skip(i).Take(batch).ToList()).GetAwaiter().GetResult();
     }
 
     return preprocessed.Count / sw.Elapsed.TotalSeconds;
@@ -59,7 +59,7 @@ double ModelOnly()
 
 double before = ModelOnly();
 await using var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
-var result = await new FolderIndexer(extractor, store).IndexAsync(folder, new FolderIndexOptions { BatchSize = batch, Recursive = false, DecodeWorkers = decodeWorkers });
+var result = await new FolderIndexer(extractor, store).IndexAsync(folder, new FolderIndexOptions { Recursive = false, DecodeWorkers = decodeWorkers });
 double after = ModelOnly();
 double model = (before + after) / 2;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

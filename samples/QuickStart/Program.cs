@@ -23,7 +23,7 @@ var indexed = await new FolderIndexer(extractor, store).IndexAsync(args[0]);
 Console.WriteLine($"{indexed.Indexed} indexed, {indexed.Unchanged} unchanged, {indexed.Failed} failed, {indexed.Skipped} skipped");
 
 var searcher = new SimilaritySearcher(extractor, store);
-foreach (var match in await searcher.SearchAsync(ImageInput.FromFile(args[1]), new SearchOptions { Top = 9 }))
+foreach (var match in await searcher.SearchAsync(ImageInput.FromFile(args[1]), new SearchOptions { Store = new VectorSearchOptions { Top = 9 } }))
 {
     Console.WriteLine($"{match.Similarity:F4}  {match.Id}");
 }

@@ -1,5 +1,5 @@
+using ImageSimilarity;
 using ImageSimilarity.Extraction;
-using ImageSimilarity.Imaging;
 
 namespace SearchByImage;
 
@@ -32,7 +32,7 @@ internal static class CommandErrors
     {
         WeightsFileException w when w.FilePath is not null => $"weights file '{w.FilePath}': {string.Join("; ", w.Problems)}",
         WeightsFileException w => string.Join("; ", w.Problems),
-        ImageDecodeException or ArgumentException => OneLine(ex.Message),
+        ImageSimilarityException or ArgumentException => OneLine(ex.Message),
         IOException or UnauthorizedAccessException => OneLine(ex.Message),
         _ => null,
     };

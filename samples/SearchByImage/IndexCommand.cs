@@ -43,7 +43,6 @@ internal static class IndexCommand
                 Recursive = !parseResult.GetValue(topLevelOnly),
                 Include = parseResult.GetValue(include) ?? [],
                 Exclude = parseResult.GetValue(exclude) ?? [],
-                BatchSize = parseResult.GetValue(model.BatchSize),
             },
             parseResult.GetValue(json),
             cancellationToken)));
@@ -67,11 +66,7 @@ internal static class IndexCommand
             ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
             : null;
         var store = existing ?? created!;
-        if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"index '{indexPath}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with, or another --index");
-        }
-
+        var indexer = new FolderIndexer(extractor, store);
         store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
         store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
         store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
@@ -80,7 +75,6 @@ internal static class IndexCommand
         folders.Add(root);
         store.Properties[IndexProperties.Folders] = string.Join('\n', folders.Order(StringComparer.Ordinal));
 
-        var indexer = new FolderIndexer(extractor, store);
         FolderIndexResult result;
         if (json || Console.IsOutputRedirected)
         {

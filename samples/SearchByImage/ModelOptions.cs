@@ -4,7 +4,7 @@ using ImageSimilarity.Imaging;
 
 namespace SearchByImage;
 
-/// <summary>The model options shared by the commands that extract features: --weights, --preset, --precision, --batch-size.</summary>
+/// <summary>The model options shared by the commands that extract features: --weights, --preset, --precision, --batch-size, --max-pixels.</summary>
 internal sealed class ModelOptions
 {
     public ModelOptions(bool presetAndPrecisionFromIndex = false)
@@ -39,6 +39,17 @@ internal sealed class ModelOptions
                 r.AddError("--batch-size must be at least 1.");
             }
         });
+        MaxPixels = new Option<long?>("--max-pixels")
+        {
+            Description = $"Refuse images larger than this many pixels (width x height), from their header. Default: {ImageDecoderOptions.DefaultMaxPixels:N0}.",
+        };
+        MaxPixels.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long?>() is <= 0)
+            {
+                r.AddError("--max-pixels must be at least 1.");
+            }
+        });
     }
 
     public Option<string?> Weights { get; }
@@ -49,22 +60,42 @@ internal sealed class ModelOptions
 
     public Option<int> BatchSize { get; }
 
+    public Option<long?> MaxPixels { get; }
+
     public void AddTo(Command command)
     {
         command.Options.Add(Weights);
         command.Options.Add(Preset);
         command.Options.Add(Precision);
         command.Options.Add(BatchSize);
+        command.Options.Add(MaxPixels);
     }
 
     /// <summary>Builds extractor options from the command line, falling back to the given defaults (for example an index's settings).</summary>
-    public Vgg16ExtractorOptions Read(ParseResult parseResult, string? defaultWeights = null, string? defaultPreset = null, string? defaultPrecision = null) => new()
+    /// <remarks>
+    /// A weights path recorded in an index is only a last resort: --weights, then ${IMAGESIMILARITY_VGG16_WEIGHTS}, then
+    /// the recorded path if that file still exists, then the cache and a download. So a weights file that moved (and the
+    /// variable pointing at its new place) does not break a search of an index built with it.
+    /// </remarks>
+    public Vgg16ExtractorOptions Read(ParseResult parseResult, string? recordedWeights = null, string? defaultPreset = null, string? defaultPrecision = null) => new()
     {
-        WeightsPath = parseResult.GetValue(Weights) ?? defaultWeights,
+        WeightsPath = parseResult.GetValue(Weights) ?? RecordedWeightsFallback(recordedWeights),
         Preset = ParsePreset(parseResult.GetValue(Preset) ?? defaultPreset ?? "torchvision"),
         Precision = ParsePrecision(parseResult.GetValue(Precision) ?? defaultPrecision ?? "fp32"),
         BatchSize = parseResult.GetValue(BatchSize),
+        DecoderOptions = parseResult.GetValue(MaxPixels) is { } maxPixels ? new ImageDecoderOptions { MaxPixels = maxPixels } : ImageDecoderOptions.Default,
     };
+
+    /// <summary>The recorded path when nothing with higher precedence (the environment variable) is set and the file is still there.</summary>
+    internal static string? RecordedWeightsFallback(string? recordedWeights)
+    {
+        if (string.IsNullOrWhiteSpace(recordedWeights) || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Vgg16Weights.EnvironmentVariable)))
+        {
+            return null;
+        }
+
+        return File.Exists(recordedWeights) ? recordedWeights : null;
+    }
 
     public static string Name(PreprocessingPreset preset) => preset == PreprocessingPreset.KerasCaffe ? "keras-caffe" : "torchvision";
 

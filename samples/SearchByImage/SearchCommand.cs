@@ -78,7 +78,11 @@ internal static class SearchCommand
         }
 
         await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, null, cancellationToken).ConfigureAwait(false);
-        var searchOptions = new SearchOptions { Top = request.Top, MinSimilarity = request.MinScore, ExcludeQuery = request.ExcludeSelf };
+        var searchOptions = new SearchOptions
+        {
+            Store = new VectorSearchOptions { Top = request.Top, MinSimilarity = request.MinScore },
+            ExcludeQuery = request.ExcludeSelf,
+        };
         IReadOnlyList<VectorSearchResult> results;
         string queryPath;
         if (request.Id is not null)
@@ -100,11 +104,6 @@ internal static class SearchCommand
             var settings = IndexSettings.From(store);
             var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
             using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"index '{request.Index}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with");
-            }
-
             var searcher = new SimilaritySearcher(extractor, store);
             results = await searcher.SearchAsync(ImageInput.FromFile(queryPath), searchOptions, cancellationToken).ConfigureAwait(false);
         }

@@ -8,6 +8,11 @@ namespace ImageSimilarity;
 /// Settings for <see cref="Microsoft.Extensions.DependencyInjection.ImageSimilarityServiceCollectionExtensions.AddImageSimilarity(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{ImageSimilarityOptions}?)"/>,
 /// bindable from configuration (for example the "ImageSimilarity" section of appsettings.json).
 /// </summary>
+/// <remarks>
+/// Settable, as the options pattern needs; they are validated when the host starts (<c>ValidateOnStart</c>) and copied
+/// into the immutable <see cref="Vgg16ExtractorOptions"/> and <see cref="EmbeddedVectorStoreOptions"/> once, so changing
+/// them later has no effect.
+/// </remarks>
 public sealed class ImageSimilarityOptions
 {
     /// <summary>Gets or sets the weights file; <see langword="null"/> for the environment variable, the cache, then a download.</summary>
@@ -19,8 +24,14 @@ public sealed class ImageSimilarityOptions
     /// <summary>Gets or sets the compute precision. Default <see cref="ComputePrecision.Float32"/>.</summary>
     public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
 
-    /// <summary>Gets or sets how many images go through the model at once. Default 8.</summary>
-    public int BatchSize { get; set; } = 8;
+    /// <summary>Gets or sets how many images go through the model at once (<see cref="Vgg16ExtractorOptions.BatchSize"/>). Default 8; at least 1.</summary>
+    public int BatchSize { get; set; } = Vgg16ExtractorOptions.DefaultBatchSize;
+
+    /// <summary>Gets or sets the largest width x height of an image the extractor decodes (<see cref="ImageDecoderOptions.MaxPixels"/>). Default 100,000,000.</summary>
+    public long MaxPixels { get; set; } = ImageDecoderOptions.DefaultMaxPixels;
+
+    /// <summary>Gets or sets a value indicating whether the EXIF orientation tag is applied when decoding (<see cref="ImageDecoderOptions.ApplyExifOrientation"/>). Default <see langword="true"/>.</summary>
+    public bool ApplyExifOrientation { get; set; } = true;
 
     /// <summary>Gets or sets the index file of the embedded store; <see langword="null"/> keeps the index in memory only.</summary>
     public string? IndexPath { get; set; }
@@ -31,21 +42,17 @@ public sealed class ImageSimilarityOptions
     /// <summary>Gets or sets a value indicating whether the weights may be downloaded when not found. Default <see langword="true"/>.</summary>
     public bool AllowDownload { get; set; } = true;
 
-    internal void Validate()
+    /// <summary>Copies the extractor's part into immutable extractor options (the options are validated first).</summary>
+    internal Vgg16ExtractorOptions ToExtractorOptions() => new()
     {
-        if (BatchSize <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "ImageSimilarity:BatchSize must be at least 1.");
-        }
+        WeightsPath = WeightsPath,
+        Preset = Preset,
+        Precision = Precision,
+        BatchSize = BatchSize,
+        DecoderOptions = new ImageDecoderOptions { MaxPixels = MaxPixels, ApplyExifOrientation = ApplyExifOrientation },
+        Download = new WeightsDownloadOptions { AllowDownload = AllowDownload },
+    };
 
-        if (!Enum.IsDefined(Preset))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Preset), Preset, "ImageSimilarity:Preset must be Torchvision or KerasCaffe.");
-        }
-
-        if (!Enum.IsDefined(Precision))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "ImageSimilarity:Precision must be Float32 or BFloat16.");
-        }
-    }
+    /// <summary>Copies the store's part into immutable store options.</summary>
+    internal EmbeddedVectorStoreOptions ToStoreOptions() => new() { Precision = StorePrecision };
 }

@@ -5,6 +5,7 @@ using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,18 +15,22 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ImageSimilarityServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IFeatureExtractor"/> (VGG16), <see cref="IVectorStore"/> (the embedded store, opened from or
-    /// saved to <see cref="ImageSimilarityOptions.IndexPath"/>), <see cref="FolderIndexer"/> and <see cref="SimilaritySearcher"/>
+    /// Registers <see cref="IFeatureExtractor"/> (VGG16), the embedded store as <see cref="IVectorStore"/>,
+    /// <see cref="IPersistentVectorStore"/> and <see cref="EmbeddedVectorStore"/> (opened from or saved to
+    /// <see cref="ImageSimilarityOptions.IndexPath"/>), <see cref="FolderIndexer"/> and <see cref="SimilaritySearcher"/>
     /// as singletons, configured by <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; <see langword="null"/> for the defaults.</param>
     /// <returns>The service collection, for chaining.</returns>
     /// <remarks>
-    /// The model and the index are loaded on first use (loading the 528 MB weights takes a few seconds), blocking the
-    /// resolving thread; resolve <see cref="SimilaritySearcher"/> at start-up to pay that cost before the first request.
-    /// To use another extractor or store (for example PostgreSQL), register your <see cref="IFeatureExtractor"/> or
-    /// <see cref="IVectorStore"/> before calling this method; registrations made earlier are kept.
+    /// <para>The options are validated when the host starts (<c>ValidateOnStart</c>). The model and the index are then
+    /// loaded asynchronously by a hosted service, before the first request, and the store is saved when the host stops
+    /// (call <see cref="IPersistentVectorStore.SaveChangesAsync"/> to save earlier). Outside a host, await
+    /// <see cref="ImageSimilarityServiceProviderExtensions.InitializeImageSimilarityAsync"/> once before resolving the
+    /// services.</para>
+    /// <para>To use another extractor or store (for example PostgreSQL), register your <see cref="IFeatureExtractor"/> or
+    /// <see cref="IVectorStore"/> before calling this method; registrations made earlier are kept.</para>
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
     public static IServiceCollection AddImageSimilarity(this IServiceCollection services, Action<ImageSimilarityOptions>? configure = null)
@@ -42,7 +47,7 @@ public static class ImageSimilarityServiceCollectionExtensions
 
     /// <summary>Registers ImageSimilarity's services with options bound from <paramref name="configuration"/> (for example <c>builder.Configuration.GetSection("ImageSimilarity")</c>).</summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The configuration section with WeightsPath, Preset, Precision, BatchSize, IndexPath, StorePrecision, AllowDownload.</param>
+    /// <param name="configuration">The configuration section with the <see cref="ImageSimilarityOptions"/> keys (WeightsPath, Preset, Precision, BatchSize, MaxPixels, ApplyExifOrientation, IndexPath, StorePrecision, AllowDownload).</param>
     /// <returns>The service collection, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is <see langword="null"/>.</exception>
     public static IServiceCollection AddImageSimilarity(this IServiceCollection services, IConfiguration configuration)
@@ -55,30 +60,22 @@ public static class ImageSimilarityServiceCollectionExtensions
 
     private static IServiceCollection AddServices(IServiceCollection services)
     {
-        services.TryAddSingleton<IFeatureExtractor>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<ImageSimilarityOptions>>().Value;
-            options.Validate();
-            var extractorOptions = new Vgg16ExtractorOptions
-            {
-                WeightsPath = options.WeightsPath,
-                Preset = options.Preset,
-                Precision = options.Precision,
-                BatchSize = options.BatchSize,
-                Download = new WeightsDownloadOptions { AllowDownload = options.AllowDownload },
-            };
-            return Vgg16FeatureExtractor.CreateAsync(extractorOptions).GetAwaiter().GetResult();
-        });
+        services.AddOptions<ImageSimilarityOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ImageSimilarityOptions>, ImageSimilarityOptionsValidator>());
 
-        services.TryAddSingleton<IVectorStore>(sp =>
+        // Registrations made before this call win; the resources load only what is still ours to provide.
+        var ownsExtractor = !services.Any(d => d.ServiceType == typeof(IFeatureExtractor));
+        var ownsStore = !services.Any(d => d.ServiceType == typeof(IVectorStore));
+        services.TryAddSingleton(sp => new ImageSimilarityResources(sp, ownsExtractor, ownsStore));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ImageSimilarityHostedService>());
+
+        services.TryAddSingleton<IFeatureExtractor>(sp => sp.GetRequiredService<ImageSimilarityResources>().Extractor);
+        if (ownsStore)
         {
-            var options = sp.GetRequiredService<IOptions<ImageSimilarityOptions>>().Value;
-            var extractor = sp.GetRequiredService<IFeatureExtractor>();
-            var storeOptions = new EmbeddedVectorStoreOptions { Precision = options.StorePrecision };
-            return options.IndexPath is { Length: > 0 } path
-                ? EmbeddedVectorStore.OpenOrCreateAsync(path, extractor.Dimension, extractor.ModelId, storeOptions).GetAwaiter().GetResult()
-                : EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId, storeOptions);
-        });
+            services.TryAddSingleton(sp => sp.GetRequiredService<ImageSimilarityResources>().Store);
+            services.TryAddSingleton<IPersistentVectorStore>(sp => sp.GetRequiredService<EmbeddedVectorStore>());
+            services.TryAddSingleton<IVectorStore>(sp => sp.GetRequiredService<EmbeddedVectorStore>());
+        }
 
         services.TryAddSingleton(sp => new FolderIndexer(
             sp.GetRequiredService<IFeatureExtractor>(),

@@ -6,8 +6,13 @@ namespace ImageSimilarity.Extraction;
 /// Turns images into feature vectors whose cosine similarity measures how alike the images look.
 /// </summary>
 /// <remarks>
-/// Batch-first: a list of images in, one vector per image out, in the same order. Implementations state their
-/// thread-safety; the VGG16 extractor serialises calls on one model, so it may be shared by several threads.
+/// <para>Batch-first: a list of images in, one vector per image out, in the same order. The extractor decodes and
+/// preprocesses the images itself, the way its model needs (VGG-style presets, an ONNX model's own pipeline...).
+/// An extractor whose preprocessing can run apart from the model also implements
+/// <see cref="IPreprocessingFeatureExtractor"/>, which the folder indexer uses to decode on worker threads while the
+/// model runs.</para>
+/// <para>Implementations state their thread-safety; the VGG16 extractor serialises calls on one model, so it may be
+/// shared by several threads.</para>
 /// </remarks>
 public interface IFeatureExtractor : IDisposable
 {
@@ -16,12 +21,10 @@ public interface IFeatureExtractor : IDisposable
 
     /// <summary>
     /// Gets an identifier of the model that made the vectors (network, layer, weights and preprocessing preset).
-    /// Stores keep it and refuse vectors from a different model, which would not be comparable.
+    /// Stores keep it and refuse vectors from a different model, which would not be comparable
+    /// (see <see cref="ModelMismatchException.ThrowIfIncompatible(IFeatureExtractor, Storage.IVectorStore)"/>).
     /// </summary>
     string ModelId { get; }
-
-    /// <summary>Gets the preprocessor that turns an image into this model's input; it is thread-safe.</summary>
-    ImagePreprocessor Preprocessor { get; }
 
     /// <summary>Decodes, preprocesses and extracts features of a batch of images.</summary>
     /// <param name="images">The images.</param>
@@ -31,13 +34,4 @@ public interface IFeatureExtractor : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="images"/> is <see langword="null"/>.</exception>
     /// <exception cref="OperationCanceledException">The operation was cancelled.</exception>
     Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<ImageInput> images, CancellationToken cancellationToken = default);
-
-    /// <summary>Extracts features of images already preprocessed by <see cref="Preprocessor"/>.</summary>
-    /// <param name="images">The preprocessed images.</param>
-    /// <param name="cancellationToken">Cancels the work between batches.</param>
-    /// <returns>One vector of <see cref="Dimension"/> floats per image, in order.</returns>
-    /// <exception cref="ArgumentException">An image does not have the shape the model expects.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="images"/> is <see langword="null"/>.</exception>
-    /// <exception cref="OperationCanceledException">The operation was cancelled.</exception>
-    Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default);
 }

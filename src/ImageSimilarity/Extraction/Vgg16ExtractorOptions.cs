@@ -3,56 +3,108 @@ using ImageSimilarity.Imaging;
 namespace ImageSimilarity.Extraction;
 
 /// <summary>How a <see cref="Vgg16FeatureExtractor"/> is built: which weights, which preprocessing, which precision.</summary>
+/// <remarks>Immutable once built (init-only properties); values are checked when they are set.</remarks>
 public sealed class Vgg16ExtractorOptions
 {
-    private int _batchSize = 8;
-    private int _threadCount;
+    /// <summary>The default of <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 8;
 
     /// <summary>
-    /// Gets a new instance with the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>),
-    /// torchvision preset, fp32, batch 8 (a fresh instance each time, so changing it affects nobody else).
+    /// Gets the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>), torchvision
+    /// preset, fp32, batch 8, <see cref="ImageDecoderOptions.Default"/> decoding.
     /// </summary>
-    public static Vgg16ExtractorOptions Default => new();
+    public static Vgg16ExtractorOptions Default { get; } = new();
 
     /// <summary>
-    /// Gets or sets the weights file (.pth zip or legacy, or .safetensors). <see langword="null"/> (the default) resolves
+    /// Gets the weights file (.pth zip or legacy, or .safetensors). <see langword="null"/> (the default) resolves
     /// the official file: <see cref="Vgg16Weights.EnvironmentVariable"/>, then the cache, then a download.
     /// </summary>
-    public string? WeightsPath { get; set; }
+    public string? WeightsPath { get; init; }
 
-    /// <summary>Gets or sets how images are preprocessed; it must match the weights. Default <see cref="PreprocessingPreset.Torchvision"/>.</summary>
-    public PreprocessingPreset Preset { get; set; } = PreprocessingPreset.Torchvision;
+    /// <summary>Gets how images are preprocessed; it must match the weights. Default <see cref="PreprocessingPreset.Torchvision"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined preset.</exception>
+    public PreprocessingPreset Preset
+    {
+        get;
+        init
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown preprocessing preset.");
+            }
 
-    /// <summary>Gets or sets the compute precision. Default <see cref="ComputePrecision.Float32"/>.</summary>
-    public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;
+            field = value;
+        }
+    } = PreprocessingPreset.Torchvision;
 
-    /// <summary>Gets or sets how many images go through the network at once. Default 8; at least 1.</summary>
+    /// <summary>Gets the compute precision. Default <see cref="ComputePrecision.Float32"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined precision.</exception>
+    public ComputePrecision Precision
+    {
+        get;
+        init
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown compute precision.");
+            }
+
+            field = value;
+        }
+    } = ComputePrecision.Float32;
+
+    /// <summary>
+    /// Gets how many images go through the network at once. Default <see cref="DefaultBatchSize"/>; at least 1. This is
+    /// the only batch size: the folder indexer and the searcher hand the extractor lists of any length and it cuts them
+    /// into batches of this size.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public int BatchSize
     {
-        get => _batchSize;
-        set
+        get;
+        init
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _batchSize = value;
+            field = value;
         }
-    }
+    } = DefaultBatchSize;
 
     /// <summary>
-    /// Gets or sets the number of threads libtorch uses inside one forward pass; 0 (the default) means
+    /// Gets the number of threads libtorch uses inside one forward pass; 0 (the default) means
     /// <see cref="Environment.ProcessorCount"/>. This is a process-wide libtorch setting: the last extractor created wins.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public int ThreadCount
     {
-        get => _threadCount;
-        set
+        get;
+        init
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _threadCount = value;
+            field = value;
         }
     }
 
-    /// <summary>Gets or sets where and how the official weights are downloaded when <see cref="WeightsPath"/> is <see langword="null"/>.</summary>
-    public WeightsDownloadOptions Download { get; set; } = new();
+    /// <summary>Gets how images are decoded: the pixel limit (<see cref="ImageDecoderOptions.MaxPixels"/>), EXIF orientation and background. Default <see cref="ImageDecoderOptions.Default"/>.</summary>
+    /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
+    public ImageDecoderOptions DecoderOptions
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    } = ImageDecoderOptions.Default;
+
+    /// <summary>Gets where and how the official weights are downloaded when <see cref="WeightsPath"/> is <see langword="null"/>.</summary>
+    /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
+    public WeightsDownloadOptions Download
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    } = WeightsDownloadOptions.Default;
 }

@@ -18,7 +18,7 @@ namespace ImageSimilarity.Extraction;
 /// and as fast as it gets on one machine; preprocessing of different calls still overlaps.</para>
 /// <para>The instance owns the model: dispose it to free the ~530 MB of weights (fp32; half in bf16).</para>
 /// </remarks>
-public sealed class Vgg16FeatureExtractor : IFeatureExtractor
+public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsyncDisposable
 {
     /// <summary>The length of every feature vector.</summary>
     public const int FeatureDimension = Vgg16Network.FeatureDimension;
@@ -26,7 +26,6 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
     private readonly Vgg16Network _network;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ScalarType _computeType;
-    private readonly int _batchSize;
     private readonly bool _channelsLast;
     private bool _disposed;
 
@@ -35,12 +34,12 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         _network = network;
         _channelsLast = channelsLast;
         _computeType = options.Precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        _batchSize = options.BatchSize;
+        BatchSize = options.BatchSize;
         Precision = options.Precision;
         WeightsPath = weightsPath;
         WeightsId = weightsId;
         LoadTime = loadTime;
-        Preprocessor = new ImagePreprocessor(options.Preset);
+        Preprocessor = new ImagePreprocessor(options.Preset, options.DecoderOptions);
         ModelId = $"vgg16-fc2/{weightsId}/{PresetName(options.Preset)}";
     }
 
@@ -59,8 +58,14 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
     /// </remarks>
     public string ModelId { get; }
 
-    /// <inheritdoc/>
+    /// <summary>Gets the preprocessor that turns an image into this model's 3x224x224 input; it is thread-safe.</summary>
     public ImagePreprocessor Preprocessor { get; }
+
+    /// <inheritdoc/>
+    IImagePreprocessor IPreprocessingFeatureExtractor.Preprocessor => Preprocessor;
+
+    /// <summary>Gets how many images go through the network at once (<see cref="Vgg16ExtractorOptions.BatchSize"/>).</summary>
+    public int BatchSize { get; }
 
     /// <summary>Gets the compute precision.</summary>
     public ComputePrecision Precision { get; }
@@ -106,10 +111,6 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(weightsPath);
         options ??= Vgg16ExtractorOptions.Default;
-        if (!Enum.IsDefined(options.Precision))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Precision, "Unknown compute precision.");
-        }
 
         var stopwatch = Stopwatch.StartNew();
         var fullPath = Path.GetFullPath(weightsPath);
@@ -142,10 +143,10 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += _batchSize)
+        for (int start = 0; start < images.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(_batchSize, images.Count - start);
+            int count = Math.Min(BatchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
             await Parallel.ForAsync(0, count, cancellationToken, async (i, ct) =>
                 batch[i] = await Preprocessor.PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
@@ -156,7 +157,7 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<float[]>> ExtractPreprocessedAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -170,10 +171,10 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         }
 
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += _batchSize)
+        for (int start = 0; start < images.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(_batchSize, images.Count - start);
+            int count = Math.Min(BatchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
             for (int i = 0; i < count; i++)
             {
@@ -186,7 +187,7 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
         return results;
     }
 
-    /// <inheritdoc/>
+    /// <summary>Frees the model; waits for a running forward pass first, so the weights are not freed under it.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -194,8 +195,25 @@ public sealed class Vgg16FeatureExtractor : IFeatureExtractor
             return;
         }
 
-        // Wait for a running forward pass so the weights are not freed under it.
         _gate.Wait();
+        DisposeUnderGate();
+    }
+
+    /// <summary>Frees the model; waits asynchronously for a running forward pass first.</summary>
+    /// <returns>A task that completes when the model is freed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync().ConfigureAwait(false);
+        DisposeUnderGate();
+    }
+
+    private void DisposeUnderGate()
+    {
         try
         {
             if (!_disposed)

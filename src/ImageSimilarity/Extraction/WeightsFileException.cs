@@ -4,7 +4,7 @@ namespace ImageSimilarity.Extraction;
 /// A weights file cannot be used: it is missing, truncated, in an unknown format, unsafe (a pickle that names code),
 /// or its tensors do not fit the model. The message names the file and lists every problem found.
 /// </summary>
-public sealed class WeightsFileException : Exception
+public sealed class WeightsFileException : ImageSimilarityException
 {
     /// <summary>Initializes a new instance of the <see cref="WeightsFileException"/> class.</summary>
     public WeightsFileException()

@@ -3,7 +3,7 @@ namespace ImageSimilarity.Imaging;
 /// <summary>
 /// Thrown when an image cannot be decoded: it names the image and says why and what to do.
 /// </summary>
-public sealed class ImageDecodeException : Exception
+public sealed class ImageDecodeException : ImageSimilarityException
 {
     /// <summary>Initializes a new instance of the <see cref="ImageDecodeException"/> class.</summary>
     public ImageDecodeException()
@@ -53,7 +53,7 @@ public sealed class ImageDecodeException : Exception
         ImageDecodeError.EmptyFile => "The file is empty; replace it with a complete image or remove it.",
         ImageDecodeError.UnknownFormat => "Supported formats are JPEG, PNG, WebP, GIF and BMP; convert the file or leave it out.",
         ImageDecodeError.Corrupt => "The file is truncated or damaged; re-export or re-download it.",
-        ImageDecodeError.TooLarge => "Downscale the image, or raise ImageDecoderOptions.MaxPixels if you trust the source.",
+        ImageDecodeError.TooLarge => "Downscale the image, or raise the limit if you trust the source: ImageDecoderOptions.MaxPixels (Vgg16ExtractorOptions.DecoderOptions, or ImageSimilarity:MaxPixels in configuration).",
         ImageDecodeError.Unreadable => "Check that the file exists and can be read.",
         _ => string.Empty,
     };

@@ -5,7 +5,7 @@ namespace ImageSimilarity.Imaging;
 /// <see cref="PreprocessingPreset"/> pipelines, reproducing the Python reference arithmetic exactly.
 /// </summary>
 /// <remarks>Instances are immutable and thread-safe; the indexing pipeline runs one on several threads at once.</remarks>
-public sealed class ImagePreprocessor
+public sealed class ImagePreprocessor : IImagePreprocessor
 {
     /// <summary>The side of the square network input, in pixels.</summary>
     public const int InputSize = 224;
@@ -35,17 +35,14 @@ public sealed class ImagePreprocessor
     /// <summary>Gets the preprocessing pipeline.</summary>
     public PreprocessingPreset Preset { get; }
 
-    /// <summary>Gets the decoder options.</summary>
+    /// <inheritdoc/>
     public ImageDecoderOptions DecoderOptions { get; }
 
     /// <summary>Gets the number of floats in one preprocessed image (3 x 224 x 224).</summary>
     public static int InputLength => 3 * InputSize * InputSize;
 
-    /// <summary>Decodes and preprocesses one image.</summary>
-    /// <param name="image">The image.</param>
+    /// <inheritdoc/>
     /// <returns>The 3x224x224 network input.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="image"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ImageDecodeException">The image cannot be read or decoded; the message names it and says why.</exception>
     public PreprocessedImage Preprocess(ImageInput image)
     {
         ArgumentNullException.ThrowIfNull(image);

@@ -1,69 +1,75 @@
 namespace ImageSimilarity.Indexing;
 
 /// <summary>How a folder is indexed.</summary>
+/// <remarks>
+/// Immutable once built (init-only properties; the pattern lists are copied when set). How many images go through the
+/// model at once is the extractor's setting (<see cref="Extraction.Vgg16ExtractorOptions.BatchSize"/>), not this one's.
+/// </remarks>
 public sealed class FolderIndexOptions
 {
-    private int _batchSize = 8;
-    private int _decodeWorkers = Math.Max(1, Environment.ProcessorCount);
-    private TimeSpan _checkpointInterval = TimeSpan.FromSeconds(30);
-
     /// <summary>Gets the default options.</summary>
     public static FolderIndexOptions Default { get; } = new();
 
-    /// <summary>Gets or sets a value indicating whether sub-folders are indexed too. Default <see langword="true"/>.</summary>
-    public bool Recursive { get; set; } = true;
+    /// <summary>Gets a value indicating whether sub-folders are indexed too. Default <see langword="true"/>.</summary>
+    public bool Recursive { get; init; } = true;
 
     /// <summary>
-    /// Gets or sets glob patterns (<c>*</c>, <c>?</c>, <c>**</c>) of relative paths to index; empty for every file.
+    /// Gets glob patterns (<c>*</c>, <c>?</c>, <c>**</c>) of relative paths to index; empty for every file.
     /// Files are decoded by content, so by default every file is tried and non-images are reported as skipped.
     /// </summary>
-    public IReadOnlyList<string> Include { get; set; } = [];
-
-    /// <summary>Gets or sets glob patterns of relative paths to leave out (checked after <see cref="Include"/>). Hidden files (names starting with '.') are always left out.</summary>
-    public IReadOnlyList<string> Exclude { get; set; } = [];
-
-    /// <summary>Gets or sets how many images go through the model at once. Default 8.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
-    public int BatchSize
+    /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
+    public IReadOnlyList<string> Include
     {
-        get => _batchSize;
-        set
+        get;
+        init
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _batchSize = value;
+            ArgumentNullException.ThrowIfNull(value);
+            field = [.. value];
         }
-    }
+    } = [];
 
-    /// <summary>Gets or sets how many threads decode and preprocess images while the model runs. Default: the processor count.</summary>
+    /// <summary>Gets glob patterns of relative paths to leave out (checked after <see cref="Include"/>). Hidden files (names starting with '.') are always left out.</summary>
+    /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
+    public IReadOnlyList<string> Exclude
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = [.. value];
+        }
+    } = [];
+
+    /// <summary>Gets how many threads decode and preprocess images while the model runs. Default: the processor count.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
     public int DecodeWorkers
     {
-        get => _decodeWorkers;
-        set
+        get;
+        init
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _decodeWorkers = value;
+            field = value;
         }
-    }
+    } = Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>
-    /// Gets or sets how often a store that saves explicitly (<see cref="Storage.IPersistentVectorStore"/>) is saved during the run,
+    /// Gets how often a store that saves explicitly (<see cref="Storage.IPersistentVectorStore"/>) is saved during the run,
     /// so a run that is killed resumes without redoing finished work. Default 30 seconds.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
     public TimeSpan CheckpointInterval
     {
-        get => _checkpointInterval;
-        set
+        get;
+        init
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
-            _checkpointInterval = value;
+            field = value;
         }
-    }
+    } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Gets or sets a value indicating whether records of files that are gone from the folder are removed. Default <see langword="true"/>.</summary>
-    public bool RemoveMissing { get; set; } = true;
+    /// <summary>Gets a value indicating whether records of files that are gone from the folder are removed. Default <see langword="true"/>.</summary>
+    public bool RemoveMissing { get; init; } = true;
 
-    /// <summary>Gets or sets a value indicating whether the run saves the store when it ends (when the store saves explicitly). Default <see langword="true"/>.</summary>
-    public bool SaveWhenDone { get; set; } = true;
+    /// <summary>Gets a value indicating whether the run saves the store when it ends (when the store saves explicitly). Default <see langword="true"/>.</summary>
+    public bool SaveWhenDone { get; init; } = true;
 }

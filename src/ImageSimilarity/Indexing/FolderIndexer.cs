@@ -20,11 +20,17 @@ namespace ImageSimilarity.Indexing;
 /// <para>Records are keyed by the path relative to the folder and carry <see cref="RecordMetadata"/> (path, root, size,
 /// last write time, SHA-256). A file whose size and last write time are unchanged is not read again; one whose content
 /// hash is unchanged is not extracted again. Records of files that are gone are removed.</para>
+/// <para>An extractor with the <see cref="IPreprocessingFeatureExtractor"/> capability has images decoded and preprocessed
+/// on the worker threads; any other extractor gets the files' bytes and decodes them itself. The extractor decides
+/// how many images go through its model at once: the indexer hands it what is ready (up to 32 images per call).</para>
 /// <para>A store that saves explicitly (<see cref="IPersistentVectorStore"/>) is saved at checkpoints, at the end and when
 /// the run is cancelled, so a stopped run resumes without redoing finished work. One run at a time per store.</para>
 /// </remarks>
 public sealed partial class FolderIndexer
 {
+    /// <summary>The most images handed to the extractor in one call (and the bound of the decoded-image queue).</summary>
+    private const int MaxImagesPerCall = 32;
+
     private readonly IFeatureExtractor _extractor;
     private readonly IVectorStore _store;
     private readonly ILogger _logger;
@@ -34,17 +40,10 @@ public sealed partial class FolderIndexer
     /// <param name="store">The store that receives the vectors.</param>
     /// <param name="logger">Optional logger for the run's start, end and failed files.</param>
     /// <exception cref="ArgumentNullException"><paramref name="extractor"/> or <paramref name="store"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">The store holds vectors of another model or dimension.</exception>
+    /// <exception cref="ModelMismatchException">The store holds vectors of another model or dimension.</exception>
     public FolderIndexer(IFeatureExtractor extractor, IVectorStore store, ILogger<FolderIndexer>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(extractor);
-        ArgumentNullException.ThrowIfNull(store);
-        if (extractor.Dimension != store.Dimension || !string.Equals(extractor.ModelId, store.ModelId, StringComparison.Ordinal))
-        {
-            throw new ArgumentException(
-                $"The store holds {store.Dimension}-float vectors of model '{store.ModelId}', but the extractor makes {extractor.Dimension}-float vectors of model '{extractor.ModelId}'. Use a new index for this model, or the extractor settings the index was built with.",
-                nameof(store));
-        }
+        ModelMismatchException.ThrowIfIncompatible(extractor, store);
 
         _extractor = extractor;
         _store = store;
@@ -88,8 +87,15 @@ public sealed partial class FolderIndexer
 
     private sealed record Candidate(string Id, string FullPath, long Size, DateTime LastWriteUtc, VectorRecord? Existing);
 
-    /// <summary>A file read and hashed by a worker: either preprocessed for the model, or unchanged content with new file times.</summary>
-    private sealed record Prepared(Candidate File, string Sha256, PreprocessedImage? Image);
+    /// <summary>
+    /// A file read and hashed by a worker: preprocessed for the model (<paramref name="Image"/>), its bytes for an
+    /// extractor without the preprocessing capability (<paramref name="Encoded"/>), or neither when the content is
+    /// unchanged and only the file times are new.
+    /// </summary>
+    private sealed record Prepared(Candidate File, string Sha256, PreprocessedImage? Image, ImageInput? Encoded)
+    {
+        public bool IsUnchangedContent => Image is null && Encoded is null;
+    }
 
     private sealed class Run
     {
@@ -247,7 +253,7 @@ public sealed partial class FolderIndexer
 
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var token = linked.Token;
-            var prepared = Channel.CreateBounded<Prepared>(new BoundedChannelOptions(_options.BatchSize * 2)
+            var prepared = Channel.CreateBounded<Prepared>(new BoundedChannelOptions(MaxImagesPerCall)
             {
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
@@ -279,7 +285,7 @@ public sealed partial class FolderIndexer
 
         private async Task DecodeLoopAsync(List<Candidate> files, Func<int> take, ChannelWriter<Prepared> writer, CancellationToken token)
         {
-            var preprocessor = _owner._extractor.Preprocessor;
+            var preprocessor = (_owner._extractor as IPreprocessingFeatureExtractor)?.Preprocessor;
             for (int i = take(); i < files.Count; i = take())
             {
                 token.ThrowIfCancellationRequested();
@@ -301,58 +307,55 @@ public sealed partial class FolderIndexer
                     && string.Equals(storedSha, sha, StringComparison.Ordinal))
                 {
                     // Same content, new file times (copied or touched): refresh the metadata, keep the vector.
-                    await writer.WriteAsync(new Prepared(file, sha, null), token).ConfigureAwait(false);
+                    await writer.WriteAsync(new Prepared(file, sha, null, null), token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var input = ImageInput.FromBytes(bytes, file.FullPath);
+                if (preprocessor is null)
+                {
+                    await writer.WriteAsync(new Prepared(file, sha, null, input), token).ConfigureAwait(false);
                     continue;
                 }
 
                 PreprocessedImage image;
                 try
                 {
-                    image = preprocessor.Preprocess(ImageInput.FromBytes(bytes, file.FullPath));
+                    image = preprocessor.Preprocess(input);
                 }
                 catch (ImageDecodeException ex)
                 {
-                    var outcome = ex.Error == ImageDecodeError.UnknownFormat ? FileIndexOutcome.Skipped : FileIndexOutcome.Failed;
-                    Record(new FileIndexResult(file.Id, file.FullPath, outcome, ex.Message));
+                    RecordDecodeFailure(file, ex);
                     continue;
                 }
 
-                await writer.WriteAsync(new Prepared(file, sha, image), token).ConfigureAwait(false);
+                await writer.WriteAsync(new Prepared(file, sha, image, null), token).ConfigureAwait(false);
             }
         }
 
         private async Task ConsumeAsync(ChannelReader<Prepared> reader, CancellationToken token)
         {
-            var batch = new List<Prepared>(_options.BatchSize);
+            // Whatever is ready goes to the extractor in one call, which cuts it into its own batches: while the
+            // model runs, the workers fill the queue again.
+            var batch = new List<Prepared>(MaxImagesPerCall);
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                while (batch.Count < MaxImagesPerCall && reader.TryRead(out var item))
                 {
-                    if (item.Image is null)
+                    if (item.IsUnchangedContent)
                     {
                         await RefreshAsync(item, token).ConfigureAwait(false);
                         continue;
                     }
 
                     batch.Add(item);
-                    if (batch.Count == _options.BatchSize)
-                    {
-                        await ExtractAsync(batch, token).ConfigureAwait(false);
-                        batch.Clear();
-                    }
                 }
 
-                // Nothing more is ready: run a partial batch rather than leave the model idle.
-                if (batch.Count > 0 && !reader.Completion.IsCompleted && reader.Count == 0 && batch.Count >= Math.Max(1, _options.BatchSize / 2))
+                if (batch.Count > 0)
                 {
                     await ExtractAsync(batch, token).ConfigureAwait(false);
                     batch.Clear();
                 }
-            }
-
-            if (batch.Count > 0)
-            {
-                await ExtractAsync(batch, token).ConfigureAwait(false);
             }
 
             await reader.Completion.ConfigureAwait(false);
@@ -360,15 +363,39 @@ public sealed partial class FolderIndexer
 
         private async Task ExtractAsync(List<Prepared> batch, CancellationToken token)
         {
+            IReadOnlyList<float[]>? vectors = null;
+            ImageDecodeException? decodeError = null;
             _extraction.Start();
-            IReadOnlyList<float[]> vectors;
             try
             {
-                vectors = await _owner._extractor.ExtractAsync(batch.Select(b => b.Image!).ToList(), token).ConfigureAwait(false);
+                vectors = batch[0].Image is not null
+                    ? await FeatureExtraction.ExtractPreprocessedAsync((IPreprocessingFeatureExtractor)_owner._extractor, [.. batch.Select(b => b.Image!)], token).ConfigureAwait(false)
+                    : await FeatureExtraction.ExtractAsync(_owner._extractor, [.. batch.Select(b => b.Encoded!)], token).ConfigureAwait(false);
+            }
+            catch (ImageDecodeException ex) when (batch[0].Encoded is not null)
+            {
+                decodeError = ex;
             }
             finally
             {
                 _extraction.Stop();
+            }
+
+            if (vectors is null)
+            {
+                // An extractor that decodes by itself could not decode one of the images: find which, one at a time.
+                if (batch.Count == 1)
+                {
+                    RecordDecodeFailure(batch[0].File, decodeError!);
+                    return;
+                }
+
+                foreach (var item in batch)
+                {
+                    await ExtractAsync([item], token).ConfigureAwait(false);
+                }
+
+                return;
             }
 
             var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
@@ -385,6 +412,12 @@ public sealed partial class FolderIndexer
             }
 
             await CheckpointAsync(token).ConfigureAwait(false);
+        }
+
+        private void RecordDecodeFailure(Candidate file, ImageDecodeException ex)
+        {
+            var outcome = ex.Error == ImageDecodeError.UnknownFormat ? FileIndexOutcome.Skipped : FileIndexOutcome.Failed;
+            Record(new FileIndexResult(file.Id, file.FullPath, outcome, ex.Message));
         }
 
         private async Task RefreshAsync(Prepared item, CancellationToken token)

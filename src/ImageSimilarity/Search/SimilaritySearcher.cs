@@ -16,30 +16,18 @@ namespace ImageSimilarity.Search;
 /// </remarks>
 public sealed class SimilaritySearcher
 {
-    private const int AddBatchSize = 8;
+    // How many images AddRangeAsync hands the extractor per call (and stores, and reports progress for); the
+    // extractor cuts each call into its own batches.
+    private const int AddChunk = 16;
 
     /// <summary>Initializes a new instance of the <see cref="SimilaritySearcher"/> class.</summary>
     /// <param name="extractor">Turns images into vectors.</param>
     /// <param name="store">Keeps and searches the vectors.</param>
     /// <exception cref="ArgumentNullException"><paramref name="extractor"/> or <paramref name="store"/> is <see langword="null"/>.</exception>
-    /// <exception cref="VectorStoreMismatchException">The store holds vectors of another model or length.</exception>
+    /// <exception cref="ModelMismatchException">The store holds vectors of another model or length.</exception>
     public SimilaritySearcher(IFeatureExtractor extractor, IVectorStore store)
     {
-        ArgumentNullException.ThrowIfNull(extractor);
-        ArgumentNullException.ThrowIfNull(store);
-        if (!string.Equals(extractor.ModelId, store.ModelId, StringComparison.Ordinal))
-        {
-            throw new VectorStoreMismatchException(
-                $"The store holds vectors of model '{store.ModelId}' but the extractor makes vectors of model '{extractor.ModelId}'; "
-                + "vectors of different models are not comparable. Use the extractor the index was built with, or build a new index.");
-        }
-
-        if (extractor.Dimension != store.Dimension)
-        {
-            throw new VectorStoreMismatchException(
-                $"The store holds vectors of {store.Dimension} values but the extractor makes vectors of {extractor.Dimension}. "
-                + "Use the extractor the index was built with, or build a new index.");
-        }
+        ModelMismatchException.ThrowIfIncompatible(extractor, store);
 
         Extractor = extractor;
         Store = store;
@@ -78,7 +66,7 @@ public sealed class SimilaritySearcher
     public async Task<int> AddRangeAsync(IEnumerable<ImageEntry> images, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
-        var batch = new List<ImageEntry>(AddBatchSize);
+        var batch = new List<ImageEntry>(AddChunk);
         var added = 0;
         foreach (var entry in images)
         {
@@ -88,7 +76,7 @@ public sealed class SimilaritySearcher
             }
 
             batch.Add(entry);
-            if (batch.Count == AddBatchSize)
+            if (batch.Count == AddChunk)
             {
                 added += await AddBatchAsync(batch, cancellationToken).ConfigureAwait(false);
                 progress?.Report(added);
@@ -118,7 +106,7 @@ public sealed class SimilaritySearcher
         options ??= SearchOptions.Default;
         var bytes = await query.ReadAllAsync(cancellationToken).ConfigureAwait(false);
         var hash = options.ExcludeQuery ? Hash(bytes.Span) : null;
-        var vectors = await Extractor.ExtractAsync([ImageInput.FromBytes(bytes, query.Name)], cancellationToken).ConfigureAwait(false);
+        var vectors = await FeatureExtraction.ExtractAsync(Extractor, [ImageInput.FromBytes(bytes, query.Name)], cancellationToken).ConfigureAwait(false);
         return await SearchCoreAsync(vectors[0], options, hash, cancellationToken).ConfigureAwait(false);
     }
 
@@ -137,16 +125,17 @@ public sealed class SimilaritySearcher
     {
         if (!options.ExcludeQuery)
         {
-            return await Store.SearchAsync(query, options.ToStoreOptions(options.Top), cancellationToken).ConfigureAwait(false);
+            return await Store.SearchAsync(query, options.Store, cancellationToken).ConfigureAwait(false);
         }
 
         // Ask for a few more than wanted to make up for the copies of the query left out; widen if that was not enough.
+        var top = options.Store.Top;
         var extra = 4;
         while (true)
         {
-            var requested = (int)Math.Min(int.MaxValue, (long)options.Top + extra);
-            var raw = await Store.SearchAsync(query, options.ToStoreOptions(requested), cancellationToken).ConfigureAwait(false);
-            var kept = new List<VectorSearchResult>(Math.Min(options.Top, raw.Count));
+            var requested = (int)Math.Min(int.MaxValue, (long)top + extra);
+            var raw = await Store.SearchAsync(query, options.Store.WithTop(requested), cancellationToken).ConfigureAwait(false);
+            var kept = new List<VectorSearchResult>(Math.Min(top, raw.Count));
             foreach (var result in raw)
             {
                 var isQuery = result.Similarity >= options.ExcludeQuerySimilarity
@@ -154,7 +143,7 @@ public sealed class SimilaritySearcher
                 if (!isQuery)
                 {
                     kept.Add(result);
-                    if (kept.Count == options.Top)
+                    if (kept.Count == top)
                     {
                         return kept;
                     }
@@ -191,12 +180,7 @@ public sealed class SimilaritySearcher
             metadata[i] = m;
         }
 
-        var vectors = await Extractor.ExtractAsync(inputs, cancellationToken).ConfigureAwait(false);
-        if (vectors.Count != inputs.Length)
-        {
-            throw new InvalidOperationException($"The extractor returned {vectors.Count} vectors for {inputs.Length} images.");
-        }
-
+        var vectors = await FeatureExtraction.ExtractAsync(Extractor, inputs, cancellationToken).ConfigureAwait(false);
         var records = new VectorRecord[batch.Count];
         for (var i = 0; i < records.Length; i++)
         {

@@ -25,7 +25,7 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
     /// <exception cref="ArgumentException"><paramref name="path"/> or <paramref name="modelId"/> is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero or negative.</exception>
     /// <exception cref="IndexFileException">The file exists but is not a valid index.</exception>
-    /// <exception cref="VectorStoreMismatchException">The file holds vectors of another dimension or model.</exception>
+    /// <exception cref="ModelMismatchException">The file holds vectors of another dimension or model.</exception>
     public static async Task<EmbeddedVectorStore> OpenOrCreateAsync(string path, int dimension, string modelId, EmbeddedVectorStoreOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -40,12 +40,14 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
         }
 
         var store = await OpenAsync(fullPath, options, cancellationToken).ConfigureAwait(false);
-        if (store.Dimension != dimension || !string.Equals(store.ModelId, modelId, StringComparison.Ordinal))
+        try
         {
-            var found = $"{store.Dimension}-float vectors of model '{store.ModelId}'";
+            ModelMismatchException.ThrowIfIncompatible(store.ModelId, store.Dimension, modelId, dimension, fullPath);
+        }
+        catch (ModelMismatchException)
+        {
             await store.DisposeAsync().ConfigureAwait(false);
-            throw new VectorStoreMismatchException(
-                $"The index '{fullPath}' holds {found}, not {dimension}-float vectors of model '{modelId}'. Use another index file, or the model settings it was built with.");
+            throw;
         }
 
         return store;
@@ -72,7 +74,7 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
             {
                 if (_ids[i] is { } id)
                 {
-                    snapshot.Add(new VectorRecord(id, ReadOnlyMemory<float>.Empty, _metadata[i]));
+                    snapshot.Add(new VectorRecord(id, ReadOnlyMemory<float>.Empty, ReadOnlyMetadata(_metadata[i])));
                 }
             }
         }

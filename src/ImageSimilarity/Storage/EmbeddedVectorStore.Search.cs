@@ -118,7 +118,7 @@ public sealed partial class EmbeddedVectorStore
                 for (var i = 0; i < top.Length; i++)
                 {
                     var slot = top[i].Slot;
-                    list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(top[i].Score, -1f, 1f), _metadata[slot]);
+                    list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(top[i].Score, -1f, 1f), ReadOnlyMetadata(_metadata[slot]));
                 }
 
                 results[q] = list;

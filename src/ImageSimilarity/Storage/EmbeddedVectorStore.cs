@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.ObjectModel;
 using System.Collections.Concurrent;
 
 namespace ImageSimilarity.Storage;
@@ -22,14 +23,18 @@ namespace ImageSimilarity.Storage;
 /// <para>
 /// Searches run on the calling thread (plus thread-pool threads for large stores) and complete synchronously.
 /// </para>
+/// <para>
+/// Metadata in results (<see cref="GetAsync"/>, <see cref="ListAsync"/>, searches) is read-only: the store's data cannot
+/// be changed through it. Disposing does not save: call <see cref="SaveChangesAsync"/> first.
+/// </para>
 /// </remarks>
-public sealed partial class EmbeddedVectorStore : IVectorStore
+public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 {
     // Records are validated and normalised outside the lock, then written under it this many at a time,
     // so a big upsert never holds searches up for long.
     private const int UpsertChunk = 256;
 
-    private static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>(0);
+    private static readonly IReadOnlyDictionary<string, string> NoMetadata = ReadOnlyDictionary<string, string>.Empty;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly VectorBlocks _blocks;
@@ -204,7 +209,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
 
             var vector = new float[Dimension];
             _blocks.Read(slot, vector);
-            return Task.FromResult<VectorRecord?>(new VectorRecord(id, vector, _metadata[slot]));
+            return Task.FromResult<VectorRecord?>(new VectorRecord(id, vector, ReadOnlyMetadata(_metadata[slot])));
         }
         finally
         {
@@ -261,8 +266,16 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>Releases the store (waits for running searches and writes); it does not save.</summary>
+    /// <returns>A completed task: nothing is written when a store is disposed.</returns>
     public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Releases the store (waits for running searches and writes); it does not save.</summary>
+    public void Dispose()
     {
         if (!_disposed)
         {
@@ -270,12 +283,19 @@ public sealed partial class EmbeddedVectorStore : IVectorStore
             _disposed = true;
             _lock.ExitWriteLock();
         }
-
-        return ValueTask.CompletedTask;
     }
 
+    /// <summary>A read-only view of stored metadata, so callers cannot change the store's data by casting.</summary>
+    internal static IReadOnlyDictionary<string, string> ReadOnlyMetadata(IReadOnlyDictionary<string, string> metadata) => metadata switch
+    {
+        ReadOnlyDictionary<string, string> already => already,
+        { Count: 0 } => NoMetadata,
+        IDictionary<string, string> dictionary => new ReadOnlyDictionary<string, string>(dictionary),
+        _ => new ReadOnlyDictionary<string, string>(metadata.ToDictionary(StringComparer.Ordinal)),
+    };
+
     private static IReadOnlyDictionary<string, string> CopyMetadata(IReadOnlyDictionary<string, string> metadata)
-        => metadata.Count == 0 ? NoMetadata : new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+        => metadata.Count == 0 ? NoMetadata : new ReadOnlyDictionary<string, string>(new Dictionary<string, string>(metadata, StringComparer.Ordinal));
 
     private void WriteChunk(VectorRecord[] pending, float[] buffer, int n)
     {

@@ -1,19 +1,18 @@
 namespace ImageSimilarity.Storage;
 
 /// <summary>Options of an <see cref="EmbeddedVectorStore"/>.</summary>
+/// <remarks>Immutable once built (init-only properties).</remarks>
 public sealed class EmbeddedVectorStoreOptions
 {
-    private int _maxDegreeOfParallelism = -1;
-
     /// <summary>Gets the default options: single precision, all cores.</summary>
     public static EmbeddedVectorStoreOptions Default { get; } = new();
 
-    /// <summary>Gets or sets how vectors are kept in memory and on disk. Default <see cref="VectorPrecision.Single"/>.</summary>
+    /// <summary>Gets how vectors are kept in memory and on disk. Default <see cref="VectorPrecision.Single"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="VectorPrecision"/>.</exception>
     public VectorPrecision Precision
     {
         get;
-        set
+        init
         {
             if (!Enum.IsDefined(value))
             {
@@ -25,21 +24,21 @@ public sealed class EmbeddedVectorStoreOptions
     } = VectorPrecision.Single;
 
     /// <summary>
-    /// Gets or sets how many threads one search may use; -1 (the default) for all cores. Small stores are always
+    /// Gets how many threads one search may use; -1 (the default) for all cores. Small stores are always
     /// searched on the calling thread, where threads would cost more than they save.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is 0 or less than -1.</exception>
     public int MaxDegreeOfParallelism
     {
-        get => _maxDegreeOfParallelism;
-        set
+        get;
+        init
         {
             if (value == 0 || value < -1)
             {
                 throw new ArgumentOutOfRangeException(nameof(value), value, "Use -1 for all cores or a positive thread count.");
             }
 
-            _maxDegreeOfParallelism = value;
+            field = value;
         }
-    }
+    } = -1;
 }

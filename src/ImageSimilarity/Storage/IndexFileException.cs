@@ -5,7 +5,7 @@ namespace ImageSimilarity.Storage;
 /// version is newer than this library understands. The message names the file and what is wrong.
 /// </summary>
 /// <remarks>Nothing is changed when this is thrown: the file is left as it is and no store is replaced.</remarks>
-public sealed class IndexFileException : IOException
+public sealed class IndexFileException : ImageSimilarityException
 {
     /// <summary>Initializes a new instance of the <see cref="IndexFileException"/> class.</summary>
     public IndexFileException()

@@ -1,49 +1,69 @@
 namespace ImageSimilarity.Storage;
 
-/// <summary>What a vector search returns.</summary>
-/// <remarks>Not sealed: <see cref="Search.SearchOptions"/> extends it with the searcher's own options.</remarks>
-public class VectorSearchOptions
+/// <summary>What a vector search returns: how many results, a threshold and filters.</summary>
+/// <remarks>
+/// Immutable once built (init-only properties; the filter collections are copied when set), so one instance can be
+/// reused by concurrent searches. <see cref="Search.SearchOptions"/> holds one of these for the store's part.
+/// </remarks>
+public sealed class VectorSearchOptions
 {
-    private int _top = 10;
-    private float? _minSimilarity;
+    /// <summary>The default of <see cref="Top"/>.</summary>
+    public const int DefaultTop = 10;
 
     /// <summary>Gets the default options: the 10 best matches, no threshold, no filter.</summary>
     public static VectorSearchOptions Default { get; } = new();
 
-    /// <summary>Gets or sets how many results at most. Default 10.</summary>
+    /// <summary>Gets how many results at most. Default <see cref="DefaultTop"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
     public int Top
     {
-        get => _top;
-        set
+        get;
+        init
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            _top = value;
+            field = value;
         }
-    }
+    } = DefaultTop;
 
-    /// <summary>Gets or sets the smallest cosine similarity (-1 to 1) a result may have; <see langword="null"/> for none.</summary>
+    /// <summary>Gets the smallest cosine similarity (-1 to 1) a result may have; <see langword="null"/> for none.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is outside [-1, 1] or NaN.</exception>
     public float? MinSimilarity
     {
-        get => _minSimilarity;
-        set
+        get;
+        init
         {
             if (value is { } v && !(v >= -1f && v <= 1f))
             {
                 throw new ArgumentOutOfRangeException(nameof(value), value, "The minimum similarity must be between -1 and 1.");
             }
 
-            _minSimilarity = value;
+            field = value;
         }
     }
 
     /// <summary>
-    /// Gets or sets a metadata filter: only records whose metadata holds every one of these key/value pairs
-    /// are considered. <see langword="null"/> for none. Database-backed stores run it in the database.
+    /// Gets a metadata filter: only records whose metadata holds every one of these key/value pairs are considered.
+    /// <see langword="null"/> for none. Database-backed stores run it in the database.
     /// </summary>
-    public IReadOnlyDictionary<string, string>? MetadataEquals { get; set; }
+    public IReadOnlyDictionary<string, string>? MetadataEquals
+    {
+        get;
+        init => field = value is null ? null : new Dictionary<string, string>(value, StringComparer.Ordinal).AsReadOnly();
+    }
 
-    /// <summary>Gets or sets ids to leave out of the results (for example the query image itself).</summary>
-    public IReadOnlySet<string>? ExcludeIds { get; set; }
+    /// <summary>Gets ids to leave out of the results (for example the query image itself).</summary>
+    public IReadOnlySet<string>? ExcludeIds
+    {
+        get;
+        init => field = value is null ? null : new System.Collections.ObjectModel.ReadOnlySet<string>(new HashSet<string>(value, StringComparer.Ordinal));
+    }
+
+    /// <summary>Returns a copy with another <see cref="Top"/>.</summary>
+    internal VectorSearchOptions WithTop(int top) => new()
+    {
+        Top = top,
+        MinSimilarity = MinSimilarity,
+        MetadataEquals = MetadataEquals,
+        ExcludeIds = ExcludeIds,
+    };
 }

@@ -24,6 +24,7 @@ public sealed class ServiceCollectionExtensionsTests
             ["ImageSimilarity:Precision"] = "BFloat16",
             ["ImageSimilarity:StorePrecision"] = "Half",
             ["ImageSimilarity:BatchSize"] = "4",
+            ["ImageSimilarity:MaxPixels"] = "1000",
             ["ImageSimilarity:WeightsPath"] = "/models/vgg16.pth",
         }).Build();
         var services = new ServiceCollection();
@@ -31,18 +32,45 @@ public sealed class ServiceCollectionExtensionsTests
 
         services.AddImageSimilarity(configuration.GetSection("ImageSimilarity"));
         await using var provider = services.BuildServiceProvider();
+        await provider.InitializeImageSimilarityAsync();
 
         var options = provider.GetRequiredService<IOptions<ImageSimilarityOptions>>().Value;
         Assert.Equal(PreprocessingPreset.KerasCaffe, options.Preset);
         Assert.Equal(ComputePrecision.BFloat16, options.Precision);
         Assert.Equal(4, options.BatchSize);
+        Assert.Equal(1000, options.MaxPixels);
         Assert.Equal("/models/vgg16.pth", options.WeightsPath);
+        var extractorOptions = options.ToExtractorOptions();
+        Assert.Equal((4, 1000L), (extractorOptions.BatchSize, extractorOptions.DecoderOptions.MaxPixels));
         var store = Assert.IsType<EmbeddedVectorStore>(provider.GetRequiredService<IVectorStore>());
         Assert.Equal(Path.GetFullPath(indexPath), store.FilePath);
         Assert.Equal(VectorPrecision.Half, store.Precision);
+        Assert.Same(store, provider.GetRequiredService<IPersistentVectorStore>());
+        Assert.Same(store, provider.GetRequiredService<EmbeddedVectorStore>());
         Assert.IsType<PoolingFeatureExtractor>(provider.GetRequiredService<IFeatureExtractor>());
         Assert.Same(store, provider.GetRequiredService<SimilaritySearcher>().Store);
         Assert.NotNull(provider.GetRequiredService<FolderIndexer>());
+    }
+
+    [Fact]
+    public async Task AddImageSimilarity_InAHost_LoadsAtStartAndSavesTheAppsAdditionsAtStop()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var indexPath = dir.Combine("hosted.isvs");
+        var extractor = new PoolingFeatureExtractor();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton<IFeatureExtractor>(extractor);
+        builder.Services.AddImageSimilarity(o => o.IndexPath = indexPath);
+        using (var host = builder.Build())
+        {
+            await host.StartAsync();
+            var store = host.Services.GetRequiredService<IVectorStore>();
+            await store.UpsertAsync([new VectorRecord("a", Enumerable.Range(1, extractor.Dimension).Select(i => (float)i).ToArray())]);
+            await host.StopAsync();
+        }
+
+        await using var reopened = await EmbeddedVectorStore.OpenAsync(indexPath);
+        Assert.Equal(["a"], reopened.GetIds());
     }
 
     [Fact]
@@ -53,6 +81,7 @@ public sealed class ServiceCollectionExtensionsTests
         services.AddImageSimilarity(o => o.BatchSize = 2);
         await using (var provider = services.BuildServiceProvider())
         {
+            await provider.InitializeImageSimilarityAsync();
             var store = Assert.IsType<EmbeddedVectorStore>(provider.GetRequiredService<IVectorStore>());
             Assert.Null(store.FilePath);
         }
@@ -63,18 +92,39 @@ public sealed class ServiceCollectionExtensionsTests
         withStore.AddSingleton<IVectorStore>(custom);
         withStore.AddImageSimilarity();
         await using var provider2 = withStore.BuildServiceProvider();
+        await provider2.InitializeImageSimilarityAsync();
         Assert.Same(custom, provider2.GetRequiredService<IVectorStore>());
+        Assert.Null(provider2.GetService<IPersistentVectorStore>());
     }
 
     [Fact]
-    public async Task AddImageSimilarity_InvalidBatchSize_FailsWhenTheExtractorIsResolved()
+    public async Task AddImageSimilarity_NotInitialized_ResolvingTheStoreSaysWhatToDo()
     {
         var services = new ServiceCollection();
-        services.AddImageSimilarity(o => o.BatchSize = 0);
+        services.AddSingleton<IFeatureExtractor>(new PoolingFeatureExtractor());
+        services.AddImageSimilarity();
         await using var provider = services.BuildServiceProvider();
 
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => provider.GetRequiredService<IFeatureExtractor>());
-        Assert.Equal("BatchSize", ex.ParamName);
+        var ex = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IVectorStore>());
+
+        Assert.Contains("InitializeImageSimilarityAsync", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddImageSimilarity_InvalidSettings_FailValidationAtStartNamingEveryKey()
+    {
+        var services = new ServiceCollection();
+        services.AddImageSimilarity(o =>
+        {
+            o.BatchSize = 0;
+            o.MaxPixels = -1;
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => provider.InitializeImageSimilarityAsync());
+
+        Assert.Contains("ImageSimilarity:BatchSize", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ImageSimilarity:MaxPixels", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class Vgg16ParityTests
 
         // (a) the same input tensor gives the same features.
         var inputs = data.Inputs.Select((x, i) => new PreprocessedImage($"input{i}", x, 3, 224, 224)).ToList();
-        var features = await extractor.ExtractAsync(inputs);
+        var features = await extractor.ExtractPreprocessedAsync(inputs);
         Assert.Equal(data.Features.Length, features.Count);
         double worst = 0;
         for (int i = 0; i < features.Count; i++)
@@ -83,8 +83,8 @@ public sealed class Vgg16ParityTests
         using var extractor = Vgg16FeatureExtractor.Load(data.File("vgg16_legacy.pth"), new Vgg16ExtractorOptions { Precision = ComputePrecision.BFloat16, BatchSize = 2 });
 
         // Two callers at once: calls are serialised on the one model and each gets its own, correct, results.
-        var a = extractor.ExtractAsync(inputs);
-        var b = extractor.ExtractAsync(inputs.AsEnumerable().Reverse().ToList());
+        var a = extractor.ExtractPreprocessedAsync(inputs);
+        var b = extractor.ExtractPreprocessedAsync(inputs.AsEnumerable().Reverse().ToList());
         var (ra, rb) = (await a, await b);
         for (int i = 0; i < inputs.Count; i++)
         {
@@ -105,10 +105,10 @@ public sealed class Vgg16ParityTests
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
         var inputs = data.Inputs.Select((x, i) => new PreprocessedImage($"input{i}", x, 3, 224, 224)).ToList();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => extractor.ExtractAsync(inputs, cts.Token));
-        await Assert.ThrowsAsync<ArgumentException>(() => extractor.ExtractAsync([new PreprocessedImage("small", new float[3 * 4], 3, 2, 2)]));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => extractor.ExtractPreprocessedAsync(inputs, cts.Token));
+        await Assert.ThrowsAsync<ArgumentException>(() => extractor.ExtractPreprocessedAsync([new PreprocessedImage("small", new float[3 * 4], 3, 2, 2)]));
         extractor.Dispose();
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => extractor.ExtractAsync(inputs));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => extractor.ExtractPreprocessedAsync(inputs));
     }
 
     /// <summary>max |actual - expected| / max |expected|: relative to the vector's scale (ReLU outputs are often 0).</summary>

@@ -86,8 +86,7 @@ public sealed class Vgg16WeightsTests
         var ex = await Assert.ThrowsAsync<WeightsFileException>(() => Vgg16Weights.EnsureDownloadedAsync(Options(server, dir, PayloadSha256)));
         Assert.Contains("404", ex.Message, StringComparison.Ordinal);
 
-        var off = Options(server, dir, PayloadSha256);
-        off.AllowDownload = false;
+        var off = Options(server, dir, PayloadSha256, allowDownload: false);
         ex = await Assert.ThrowsAsync<WeightsFileException>(() => Vgg16Weights.EnsureDownloadedAsync(off));
         Assert.Contains("downloading is turned off", ex.Message, StringComparison.Ordinal);
     }
@@ -103,8 +102,9 @@ public sealed class Vgg16WeightsTests
         Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
     }
 
-    private static WeightsDownloadOptions Options(LocalHttpServer server, TempDirectory dir, string sha256) => new()
+    private static WeightsDownloadOptions Options(LocalHttpServer server, TempDirectory dir, string sha256, bool allowDownload = true) => new()
     {
+        AllowDownload = allowDownload,
         SourceUri = new Uri(server.BaseUri, "vgg16-test.pth"),
         Sha256 = sha256,
         CacheDirectory = dir.Path,

@@ -1,3 +1,4 @@
+using ImageSimilarity.Imaging;
 using ImageSimilarity.Storage;
 using ImageSimilarity.TestSupport;
 using SkiaSharp;
@@ -124,13 +125,37 @@ public sealed class FolderIndexerTests : IDisposable
     }
 
     [Fact]
+    public async Task IndexAsync_ExtractorWithItsOwnPreprocessing_GetsTheBytesAndBadFilesAreStillReportedOneByOne()
+    {
+        var folder = MakeFolder(6);
+        var jpeg = File.ReadAllBytes(Path.Combine(folder, "img00.jpeg"));
+        File.WriteAllBytes(Path.Combine(folder, "broken.jpeg"), jpeg.AsSpan(0, jpeg.Length / 3).ToArray());
+        File.WriteAllText(Path.Combine(folder, "readme.jpeg"), "not a picture");
+        using var histogram = new Search.HistogramExtractor();
+        await using var store = EmbeddedVectorStore.Create(histogram.Dimension, histogram.ModelId);
+
+        var result = await new FolderIndexer(histogram, store).IndexAsync(folder, new FolderIndexOptions { DecodeWorkers = 1 });
+
+        Assert.Equal(6, result.Indexed);
+        Assert.Equal(FileIndexOutcome.Failed, result.Files.Single(f => f.Id == "broken.jpeg").Outcome);
+        Assert.Equal(FileIndexOutcome.Skipped, result.Files.Single(f => f.Id == "readme.jpeg").Outcome);
+        var stored = await store.GetAsync("img04.jpeg");
+        var direct = (await histogram.ExtractAsync([ImageInput.FromFile(Path.Combine(folder, "img04.jpeg"))]))[0];
+        Assert.NotNull(stored);
+        Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(stored.Vector.Span, direct) > 0.99999f);
+    }
+
+    [Fact]
     public async Task IndexAsync_CancelledMidway_SavesFinishedWorkAndTheNextRunResumes()
     {
-        var folder = MakeFolder(16);
+        // The indexer hands the extractor at most 32 ready images per call: 70 files need at least three calls, and
+        // the slow calls let the single decode worker fill the queue in between.
+        const int files = 70;
+        var folder = MakeFolder(files);
         var indexPath = _dir.Combine("index.isvs");
-        _extractor.DelayPerBatch = TimeSpan.FromMilliseconds(150);
+        _extractor.DelayPerBatch = TimeSpan.FromMilliseconds(300);
         using var cts = new CancellationTokenSource();
-        var options = new FolderIndexOptions { BatchSize = 2, DecodeWorkers = 1 };
+        var options = new FolderIndexOptions { DecodeWorkers = 1 };
         var progress = new SyncProgress([], p =>
         {
             if (p.Indexed >= 6)
@@ -148,15 +173,15 @@ public sealed class FolderIndexerTests : IDisposable
         _extractor.DelayPerBatch = TimeSpan.Zero;
         await using var reopened = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, _extractor.Dimension, _extractor.ModelId);
         long saved = await reopened.CountAsync();
-        Assert.InRange(saved, 6, 15);
+        Assert.InRange(saved, 6, files - 1);
 
         var resumed = await new FolderIndexer(_extractor, reopened).IndexAsync(folder, options);
 
         Assert.Equal(saved, resumed.Unchanged);
-        Assert.Equal(16 - saved, resumed.Indexed);
-        Assert.Equal(extractedBefore + (16 - saved), _extractor.ImagesExtracted);
+        Assert.Equal(files - saved, resumed.Indexed);
+        Assert.Equal(extractedBefore + (files - saved), _extractor.ImagesExtracted);
         await using var final = await EmbeddedVectorStore.OpenAsync(indexPath);
-        Assert.Equal(16, await final.CountAsync());
+        Assert.Equal(files, await final.CountAsync());
     }
 
     [Fact]
@@ -164,9 +189,9 @@ public sealed class FolderIndexerTests : IDisposable
     {
         await using var store = EmbeddedVectorStore.Create(_extractor.Dimension, "some-other-model");
 
-        var ex = Assert.Throws<ArgumentException>(() => new FolderIndexer(_extractor, store));
+        var ex = Assert.Throws<ModelMismatchException>(() => new FolderIndexer(_extractor, store));
 
-        Assert.Equal("store", ex.ParamName);
+        Assert.Equal(("some-other-model", _extractor.ModelId), (ex.StoredModelId, ex.RequestedModelId));
         Assert.Contains("some-other-model", ex.Message, StringComparison.Ordinal);
         Assert.Contains(_extractor.ModelId, ex.Message, StringComparison.Ordinal);
     }

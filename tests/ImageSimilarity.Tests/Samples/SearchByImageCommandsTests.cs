@@ -97,6 +97,25 @@ public sealed class SearchByImageCommandsTests
         var best = data.Features.Select((f, i) => (i, s: System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(f, data.Features[1])))
             .Where(t => t.i != 1).OrderByDescending(t => t.s).First().i;
         Assert.Equal($"row{best}", ids[0]);
+
+        // Importing vectors of another model into this index is one error line, not a stack trace, and changes nothing.
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, await Run(["import", vectors, "--names", names, "--model-id", "another-model", "--index", index]));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains("'reference-fc2'", line, StringComparison.Ordinal);
+        Assert.Contains("'another-model'", line, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunJson(["search", "--id", "row1", "--index", index, "--top", "1", "--json"])).Code);
     }
 
     [SkippableFact]

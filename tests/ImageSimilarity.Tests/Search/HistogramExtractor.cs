@@ -5,6 +5,8 @@ namespace ImageSimilarity.Search;
 
 /// <summary>
 /// A small deterministic stand-in for the VGG16 extractor in tests: a 4x4x4 RGB colour histogram of the decoded image.
+/// It has no separate preprocessing (no <see cref="IPreprocessingFeatureExtractor"/>), like an extractor with its own
+/// pipeline (an ONNX model), so it exercises the plain <see cref="IFeatureExtractor.ExtractAsync"/> path.
 /// </summary>
 internal sealed class HistogramExtractor(string modelId = HistogramExtractor.Model) : IFeatureExtractor
 {
@@ -13,8 +15,6 @@ internal sealed class HistogramExtractor(string modelId = HistogramExtractor.Mod
     public int Dimension => 64;
 
     public string ModelId { get; } = modelId;
-
-    public ImagePreprocessor Preprocessor { get; } = new();
 
     public int Calls { get; private set; }
 
@@ -39,9 +39,6 @@ internal sealed class HistogramExtractor(string modelId = HistogramExtractor.Mod
 
         return result;
     }
-
-    public Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
-        => throw new NotSupportedException("The histogram extractor works on decoded images only.");
 
     public void Dispose()
     {

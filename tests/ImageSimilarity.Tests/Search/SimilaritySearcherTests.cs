@@ -11,11 +11,12 @@ public sealed class SimilaritySearcherTests
     {
         using var extractor = new HistogramExtractor();
         await using var otherModel = EmbeddedVectorStore.Create(64, "vgg16-fc2");
-        var ex = Assert.Throws<VectorStoreMismatchException>(() => new SimilaritySearcher(extractor, otherModel));
+        var ex = Assert.Throws<ModelMismatchException>(() => new SimilaritySearcher(extractor, otherModel));
         Assert.Contains("vgg16-fc2", ex.Message, StringComparison.Ordinal);
         Assert.Contains(HistogramExtractor.Model, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(("vgg16-fc2", HistogramExtractor.Model), (ex.StoredModelId, ex.RequestedModelId));
         await using var otherLength = EmbeddedVectorStore.Create(4096, HistogramExtractor.Model);
-        Assert.Contains("4096", Assert.Throws<VectorStoreMismatchException>(() => new SimilaritySearcher(extractor, otherLength)).Message, StringComparison.Ordinal);
+        Assert.Contains("4096", Assert.Throws<ModelMismatchException>(() => new SimilaritySearcher(extractor, otherLength)).Message, StringComparison.Ordinal);
         Assert.Equal("extractor", Assert.Throws<ArgumentNullException>(() => new SimilaritySearcher(null!, otherModel)).ParamName);
         Assert.Equal("store", Assert.Throws<ArgumentNullException>(() => new SimilaritySearcher(extractor, null!)).ParamName);
     }
@@ -60,9 +61,9 @@ public sealed class SimilaritySearcherTests
         await searcher.AddAsync("reddish", ImageInput.FromBytes(Png(SKColors.Red, SKColors.Blue)));
         await searcher.AddAsync("blue", ImageInput.FromBytes(Png(SKColors.Blue, SKColors.Blue)));
 
-        var all = await searcher.SearchAsync(ImageInput.FromFile(redPath), new SearchOptions { Top = 2 });
+        var all = await searcher.SearchAsync(ImageInput.FromFile(redPath), new SearchOptions { Store = new VectorSearchOptions { Top = 2 } });
         Assert.Equal(["red", "red-copy"], all.Select(r => r.Id));
-        var excluded = await searcher.SearchAsync(ImageInput.FromFile(redPath), new SearchOptions { Top = 2, ExcludeQuery = true });
+        var excluded = await searcher.SearchAsync(ImageInput.FromFile(redPath), new SearchOptions { Store = new VectorSearchOptions { Top = 2 }, ExcludeQuery = true });
         Assert.Equal(["reddish", "blue"], excluded.Select(r => r.Id));
 
         // By vector: only the similarity says what the query is.
@@ -78,14 +79,14 @@ public sealed class SimilaritySearcherTests
         await using var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
         var searcher = new SimilaritySearcher(extractor, store);
         var progress = new List<int>();
-        var colours = Enumerable.Range(0, 20).Select(i => new SKColor((byte)(i * 12), (byte)(255 - (i * 12)), (byte)(i * 5))).ToArray();
+        var colours = Enumerable.Range(0, 36).Select(i => new SKColor((byte)(i * 7), (byte)(255 - (i * 7)), (byte)(i * 5))).ToArray();
         var added = await searcher.AddRangeAsync(
             colours.Select((c, i) => new ImageEntry($"c{i}", ImageInput.FromBytes(Png(c, c)))),
             new SyncProgress(progress));
-        Assert.Equal(20, added);
-        Assert.Equal([8, 16, 20], progress);
+        Assert.Equal(36, added);
+        Assert.Equal([16, 32, 36], progress);
         Assert.Equal(3, extractor.Calls);
-        Assert.Equal(20, await store.CountAsync());
+        Assert.Equal(36, await store.CountAsync());
     }
 
     [Fact]

@@ -34,6 +34,28 @@ public sealed class EmbeddedVectorStoreTests
     }
 
     [Fact]
+    public async Task Results_Metadata_IsReadOnlyAndCannotChangeTheStore()
+    {
+        await using var store = EmbeddedVectorStore.Create(2, "m");
+        var given = new Dictionary<string, string> { ["kind"] = "cat" };
+        await store.UpsertAsync(new VectorRecord("a", new[] { 1f, 0f }, given));
+        given["kind"] = "changed by the caller after the upsert";
+
+        var fromGet = (await store.GetAsync("a"))!.Metadata;
+        var fromSearch = (await store.SearchAsync(new[] { 1f, 0f }))[0].Metadata;
+        var fromList = (await store.ListAsync().ToListAsync())[0].Metadata;
+
+        foreach (var metadata in new[] { fromGet, fromSearch, fromList })
+        {
+            var asMutable = Assert.IsAssignableFrom<IDictionary<string, string>>(metadata);
+            Assert.True(asMutable.IsReadOnly);
+            Assert.Throws<NotSupportedException>(() => asMutable["kind"] = "dog");
+        }
+
+        Assert.Equal("cat", (await store.GetAsync("a"))!.Metadata["kind"]);
+    }
+
+    [Fact]
     public async Task UpsertAsync_HugeAndTinyValues_AreNormalised()
     {
         await using var store = EmbeddedVectorStore.Create(2, "m");

@@ -7,7 +7,7 @@ namespace ImageSimilarity.TestSupport;
 /// A small deterministic extractor for tests that do not need VGG16: it average-pools the real preprocessed image
 /// into a 4x4 grid per channel (48 floats, shifted positive), so alike images get alike vectors.
 /// </summary>
-internal sealed class PoolingFeatureExtractor : IFeatureExtractor
+internal sealed class PoolingFeatureExtractor : IPreprocessingFeatureExtractor
 {
     private int _imagesExtracted;
     private int _calls;
@@ -23,7 +23,9 @@ internal sealed class PoolingFeatureExtractor : IFeatureExtractor
 
     public ImagePreprocessor Preprocessor { get; }
 
-    /// <summary>Gets how many images went through <see cref="ExtractAsync(IReadOnlyList{PreprocessedImage}, CancellationToken)"/>.</summary>
+    IImagePreprocessor IPreprocessingFeatureExtractor.Preprocessor => Preprocessor;
+
+    /// <summary>Gets how many images went through <see cref="ExtractPreprocessedAsync"/>.</summary>
     public int ImagesExtracted => Volatile.Read(ref _imagesExtracted);
 
     /// <summary>Gets how many batches were extracted.</summary>
@@ -40,10 +42,10 @@ internal sealed class PoolingFeatureExtractor : IFeatureExtractor
             prepared.Add(await Preprocessor.PreprocessAsync(image, cancellationToken));
         }
 
-        return await ExtractAsync(prepared, cancellationToken);
+        return await ExtractPreprocessedAsync(prepared, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<float[]>> ExtractPreprocessedAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (DelayPerBatch > TimeSpan.Zero)

@@ -1,0 +1,42 @@
+using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
+using ImageSimilarity.Storage;
+using Microsoft.Extensions.Options;
+
+namespace ImageSimilarity;
+
+/// <summary>Checks <see cref="ImageSimilarityOptions"/> when the host starts, listing every wrong setting by its configuration key.</summary>
+internal sealed class ImageSimilarityOptionsValidator : IValidateOptions<ImageSimilarityOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ImageSimilarityOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.BatchSize <= 0)
+        {
+            failures.Add($"ImageSimilarity:BatchSize must be at least 1 (it is {options.BatchSize}).");
+        }
+
+        if (options.MaxPixels <= 0)
+        {
+            failures.Add($"ImageSimilarity:MaxPixels must be at least 1 (it is {options.MaxPixels}).");
+        }
+
+        if (!Enum.IsDefined(options.Preset))
+        {
+            failures.Add($"ImageSimilarity:Preset must be {nameof(PreprocessingPreset.Torchvision)} or {nameof(PreprocessingPreset.KerasCaffe)} (it is {options.Preset}).");
+        }
+
+        if (!Enum.IsDefined(options.Precision))
+        {
+            failures.Add($"ImageSimilarity:Precision must be {nameof(ComputePrecision.Float32)} or {nameof(ComputePrecision.BFloat16)} (it is {options.Precision}).");
+        }
+
+        if (!Enum.IsDefined(options.StorePrecision))
+        {
+            failures.Add($"ImageSimilarity:StorePrecision must be {nameof(VectorPrecision.Single)} or {nameof(VectorPrecision.Half)} (it is {options.StorePrecision}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
