@@ -16,14 +16,13 @@ namespace ImageSimilarity.OnnxRuntime;
 /// <para>Thread-safety: all members are thread-safe. Model runs are serialised (one run at a time, each using all of
 /// ONNX Runtime's threads); decoding of different calls overlaps.</para>
 /// </remarks>
-public sealed class OnnxFeatureExtractor : IFeatureExtractor
+public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
 {
     private readonly InferenceSession _session;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly int _batchSize;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
-    private readonly object _preprocessor;
     private bool _disposed;
 
     private OnnxFeatureExtractor(InferenceSession session, OnnxModelFile file, OnnxModelSpec spec, OnnxExtractorOptions options, string modelId, int dimension, TimeSpan loadTime)
@@ -39,7 +38,7 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
         bool batchIsDynamic,
         bool batchMadeDynamic,
         OnnxModelSpec spec,
-        object preprocessor,
+        IImagePreprocessor preprocessor,
         OnnxExtractorOptions options,
         string modelId,
         int dimension,
@@ -47,8 +46,7 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
     {
         _session = session;
         Spec = spec;
-        _preprocessor = preprocessor;
-        ImagePreprocessor = preprocessor as OnnxImagePreprocessor;
+        Preprocessor = preprocessor;
         ModelPath = modelPath;
         BatchIsDynamic = batchIsDynamic;
         BatchMadeDynamic = batchMadeDynamic;
@@ -74,12 +72,11 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
     /// <summary>Gets the model's input description (for the built-in VGG16: its size and layout; the preprocessing is the core's preset).</summary>
     public OnnxModelSpec Spec { get; }
 
-    /// <summary>Gets the preprocessor that turns an image into this model's input; it is thread-safe. <see langword="null"/> for VGG16.</summary>
-    public OnnxImagePreprocessor? ImagePreprocessor { get; }
-
-    /// <inheritdoc/>
-    ImagePreprocessor IFeatureExtractor.Preprocessor
-        => throw new NotSupportedException("The ONNX extractor preprocesses with its own OnnxImagePreprocessor (see ImagePreprocessor).");
+    /// <summary>
+    /// Gets the preprocessor that turns an image into this model's input (an <see cref="OnnxImagePreprocessor"/>, or the
+    /// core's <see cref="ImagePreprocessor"/> for VGG16); it is thread-safe.
+    /// </summary>
+    public IImagePreprocessor Preprocessor { get; }
 
     /// <summary>Gets the full path of the model file.</summary>
     public string ModelPath { get; }
@@ -160,8 +157,11 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
             cancellationToken.ThrowIfCancellationRequested();
             int count = Math.Min(_batchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
-            await Parallel.ForAsync(0, count, cancellationToken, async (i, ct) =>
-                batch[i] = await PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            await Parallel.ForAsync(0, count, cancellationToken, (i, _) =>
+            {
+                batch[i] = Preprocessor.Preprocess(images[start + i]);
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
             results.AddRange(await RunBatchAsync(batch, cancellationToken).ConfigureAwait(false));
         }
 
@@ -169,7 +169,7 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<float[]>> ExtractAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<float[]>> ExtractPreprocessedAsync(IReadOnlyList<PreprocessedImage> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -225,18 +225,11 @@ public sealed class OnnxFeatureExtractor : IFeatureExtractor
     }
 
     /// <summary>Creates an extractor for a graph built in memory (VGG16 from a weights file).</summary>
-    internal static OnnxFeatureExtractor FromGraph(byte[] model, string sourcePath, string inputName, string outputName, OnnxModelSpec spec, object preprocessor, OnnxExtractorOptions options, string modelId, int dimension, Stopwatch started)
+    internal static OnnxFeatureExtractor FromGraph(byte[] model, string sourcePath, string inputName, string outputName, OnnxModelSpec spec, IImagePreprocessor preprocessor, OnnxExtractorOptions options, string modelId, int dimension, Stopwatch started)
     {
         var session = CreateSession(sourcePath, model, options.ThreadCount);
         return new OnnxFeatureExtractor(session, sourcePath, inputName, outputName, batchIsDynamic: true, batchMadeDynamic: false, spec, preprocessor, options, modelId, dimension, started.Elapsed);
     }
-
-    private Task<PreprocessedImage> PreprocessAsync(ImageInput image, CancellationToken cancellationToken) => _preprocessor switch
-    {
-        OnnxImagePreprocessor onnx => onnx.PreprocessAsync(image, cancellationToken),
-        ImagePreprocessor core => core.PreprocessAsync(image, cancellationToken),
-        _ => throw new InvalidOperationException("Unknown preprocessor."),
-    };
 
     /// <summary>Creates the ONNX Runtime session; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
     internal static InferenceSession CreateSession(string path, byte[] model, int threadCount)

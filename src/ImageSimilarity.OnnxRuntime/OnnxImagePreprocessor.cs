@@ -8,7 +8,7 @@ namespace ImageSimilarity.OnnxRuntime;
 /// and std or mean image. The result is channel-major (CHW) whatever the model's layout; the extractor lays it out.
 /// </summary>
 /// <remarks>Instances are immutable and thread-safe; the indexing pipeline runs one on several threads at once.</remarks>
-public sealed class OnnxImagePreprocessor
+public sealed class OnnxImagePreprocessor : IImagePreprocessor
 {
     private readonly float[] _mean;
     private readonly float[] _std;

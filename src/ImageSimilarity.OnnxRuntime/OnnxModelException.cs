@@ -5,7 +5,7 @@ namespace ImageSimilarity.OnnxRuntime;
 /// <see cref="OnnxModelSpec"/>, or a built-in model's files are not installed. The message names the file and says
 /// what to do.
 /// </summary>
-public sealed class OnnxModelException : Exception
+public sealed class OnnxModelException : ImageSimilarityException
 {
     /// <summary>Initializes a new instance of the <see cref="OnnxModelException"/> class.</summary>
     public OnnxModelException()

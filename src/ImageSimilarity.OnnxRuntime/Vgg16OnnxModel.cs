@@ -64,11 +64,11 @@ public static class Vgg16OnnxModel
         }
 
         var preset = options.Preset;
-        var onnxOptions = new OnnxExtractorOptions { BatchSize = options.BatchSize, ThreadCount = options.ThreadCount };
+        var onnxOptions = new OnnxExtractorOptions { BatchSize = options.BatchSize, ThreadCount = options.ThreadCount, DecoderOptions = options.DecoderOptions };
         var spec = new OnnxModelSpec { Name = "vgg16", InputName = Vgg16OnnxGraph.InputName, OutputName = Vgg16OnnxGraph.OutputName, InputSize = ImagePreprocessor.InputSize };
         var modelId = $"vgg16-fc2/{weightsId}/{(preset == PreprocessingPreset.KerasCaffe ? "keras-caffe" : "torchvision")}";
         return OnnxFeatureExtractor.FromGraph(
-            model, fullPath, Vgg16OnnxGraph.InputName, Vgg16OnnxGraph.OutputName, spec, new ImagePreprocessor(preset), onnxOptions, modelId, Vgg16FeatureExtractor.FeatureDimension, stopwatch);
+            model, fullPath, Vgg16OnnxGraph.InputName, Vgg16OnnxGraph.OutputName, spec, new ImagePreprocessor(preset, options.DecoderOptions), onnxOptions, modelId, Vgg16FeatureExtractor.FeatureDimension, stopwatch);
     }
 
     private static bool IsOfficialFile(string path)

@@ -26,7 +26,7 @@ public sealed class OnnxFeatureExtractorTests
         Assert.Equal(7, vectors.Count);
         for (int i = 0; i < images.Count; i++)
         {
-            var input = extractor.ImagePreprocessor!.Preprocess(images[i]).Data.Span;
+            var input = extractor.Preprocessor.Preprocess(images[i]).Data.Span;
             for (int c = 0; c < 3; c++)
             {
                 double expected = 0;
@@ -143,7 +143,7 @@ public sealed class OnnxFeatureExtractorTests
         TinyModels.WriteChannelMeans(path, 32);
         using var extractor = OnnxFeatureExtractor.Load(path, Spec32);
         var wrong = new PreprocessedImage("big", new float[3 * 64 * 64], 3, 64, 64);
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => extractor.ExtractAsync([wrong]));
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => extractor.ExtractPreprocessedAsync([wrong]));
         Assert.Equal("images", ex.ParamName);
         Assert.Contains("3x32x32", ex.Message, StringComparison.Ordinal);
     }

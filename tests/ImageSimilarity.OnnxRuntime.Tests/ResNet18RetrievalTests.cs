@@ -1,4 +1,5 @@
 using ImageSimilarity.Imaging;
+using ImageSimilarity.Indexing;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
 using ImageSimilarity.TestSupport;
@@ -19,15 +20,17 @@ public sealed class ResNet18RetrievalTests(ITestOutputHelper output)
         await using var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
         var searcher = new SimilaritySearcher(extractor, store);
 
-        // Files on disk to ranked results: the searcher decodes, preprocesses and extracts; the store ranks.
-        await searcher.AddRangeAsync(files.Select(f => new ImageEntry(Path.GetFileName(f), ImageInput.FromFile(f))));
+        // Files on disk to ranked results: the folder indexer decodes on worker threads and runs the model in batches;
+        // the searcher extracts each query file and the store ranks.
+        var indexed = await new FolderIndexer(extractor, store).IndexAsync(SeedImages.Folder);
+        Assert.Equal(88, indexed.Indexed);
         Assert.Equal(88, await store.CountAsync());
 
         var rankings = new Dictionary<string, IReadOnlyList<string>>();
         foreach (var file in files)
         {
             var id = Path.GetFileName(file);
-            var hits = await searcher.SearchAsync(ImageInput.FromFile(file), new SearchOptions { Top = 87, ExcludeIds = new HashSet<string> { id } });
+            var hits = await searcher.SearchAsync(ImageInput.FromFile(file), new SearchOptions { Store = new VectorSearchOptions { Top = 87, ExcludeIds = new HashSet<string> { id } } });
             rankings[id] = hits.Select(h => h.Id).ToList();
         }
 

@@ -31,13 +31,13 @@ public sealed class Vgg16OnnxParityTests(Vgg16ReferenceFixture fixture, ITestOut
         string onnxId, torchId;
         using (var onnx = Vgg16OnnxModel.Load(data.File(file), new Vgg16ExtractorOptions { BatchSize = 4 }))
         {
-            ours = await onnx.ExtractAsync(inputs);
+            ours = await onnx.ExtractPreprocessedAsync(inputs);
             onnxId = onnx.ModelId;
         }
 
         using (var torch = Vgg16FeatureExtractor.Load(data.File(file)))
         {
-            torchSharp = await torch.ExtractAsync(inputs);
+            torchSharp = await torch.ExtractPreprocessedAsync(inputs);
             torchId = torch.ModelId;
         }
 
