@@ -16,6 +16,7 @@ internal static class IndexCommand
         var folder = new Argument<string>("folder") { Description = "The folder of images to index." };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var selection = new ModelSelection(fromIndex: true);
         var storePrecision = new Option<string>("--store-precision")
         {
             Description = "How a new index keeps vectors: fp32, or half (half the memory and disk, about twice as fast to search).",
@@ -32,11 +33,13 @@ internal static class IndexCommand
             folder, index, storePrecision, topLevelOnly, include, exclude, json,
         };
         model.AddTo(command);
+        selection.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
             parseResult.GetRequiredValue(folder),
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
             parseResult,
             model,
+            selection,
             parseResult.GetRequiredValue(storePrecision) == "half" ? VectorPrecision.Half : VectorPrecision.Single,
             new FolderIndexOptions
             {
@@ -49,7 +52,7 @@ internal static class IndexCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, VectorPrecision storePrecision, FolderIndexOptions folderOptions, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, ModelSelection selection, VectorPrecision storePrecision, FolderIndexOptions folderOptions, bool json, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(folder))
         {
@@ -61,15 +64,22 @@ internal static class IndexCommand
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
-        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        var properties = existing?.Properties.AsReadOnly();
+        var modelName = selection.Resolve(parseResult, indexPath, properties);
+        var loaded = await selection.LoadAsync(modelName, parseResult, model, options, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        loaded.ReportChoice();
+        using var extractor = loaded.Extractor;
         await using var created = existing is null
             ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
             : null;
         var store = existing ?? created!;
         var indexer = new FolderIndexer(extractor, store);
-        store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
-        store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
-        store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
+        if (modelName == ModelSelection.Vgg16)
+        {
+            store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
+        }
+
+        loaded.Record(store.Properties);
         var root = Path.GetFullPath(folder);
         var folders = (store.Properties.TryGetValue(IndexProperties.Folders, out var f) ? f.Split('\n', StringSplitOptions.RemoveEmptyEntries) : []).ToHashSet(StringComparer.Ordinal);
         folders.Add(root);

@@ -6,8 +6,8 @@ namespace SearchByImage;
 
 /// <summary>
 /// <c>--model vgg16|resnet18|onnx:&lt;file&gt;</c> and <c>--engine torchsharp|onnxruntime|auto</c>: which network makes the
-/// vectors and, for VGG16, which engine runs it. <c>index</c> records the model in the index file; <c>search</c> uses the
-/// recorded one and refuses another.
+/// vectors and, for VGG16, what runs it (with <c>--precision auto</c>, also in which precision). <c>index</c> records the
+/// model in the index file; <c>search</c> uses the recorded one and refuses another.
 /// </summary>
 internal sealed class ModelSelection
 {
@@ -17,11 +17,10 @@ internal sealed class ModelSelection
 
     public ModelSelection(bool fromIndex)
     {
+        var models = "vgg16 (4096-d; pretrained weights downloaded once, 528 MB), resnet18 (512-d; pretrained, built in: works offline) or onnx:<file> (your ONNX image model, torchvision-style input).";
         Model = new Option<string?>("--model")
         {
-            Description = fromIndex
-                ? "vgg16 (4096-d, pretrained weights downloaded once, 528 MB), resnet18 (512-d, pretrained, built in: works offline) or onnx:<file> (your ONNX image model, torchvision-style input). Default: the model the index was built with, else vgg16."
-                : "vgg16 (4096-d, pretrained weights downloaded once, 528 MB), resnet18 (512-d, pretrained, built in: works offline) or onnx:<file> (your ONNX image model, torchvision-style input). Default: vgg16.",
+            Description = models + (fromIndex ? " Default: the model the index was built with, else vgg16." : " Default: vgg16."),
         };
         Model.Validators.Add(r =>
         {
@@ -32,7 +31,8 @@ internal sealed class ModelSelection
         });
         Engine = new Option<string?>("--engine")
         {
-            Description = "What runs VGG16: torchsharp (fp32 or bf16), onnxruntime (fp32), or auto (the faster one on this CPU, with --precision auto also the precision). Default: torchsharp.",
+            Description = "What runs VGG16: torchsharp (fp32 or bf16), onnxruntime (fp32), or auto (the faster one on this CPU; with --precision auto, also the precision)."
+                + (fromIndex ? " Default: what the index was built with, else torchsharp." : " Default: torchsharp."),
         };
         Engine.AcceptOnlyFromAmong("torchsharp", "onnxruntime", "auto");
     }
@@ -47,49 +47,64 @@ internal sealed class ModelSelection
         command.Options.Add(Engine);
     }
 
-    /// <summary>The model to use: the command line's, else the index's, else vgg16; refuses a model other than the index's.</summary>
+    /// <summary>The model to use: the command line's, else the index's (vgg16 for an index from before --model), else vgg16.</summary>
+    /// <exception cref="ArgumentException">The command line names another model than the index was built with.</exception>
     public string Resolve(ParseResult parseResult, string? indexPath, IReadOnlyDictionary<string, string>? indexProperties)
     {
-        var requested = parseResult.GetValue(Model);
+        var requested = parseResult.GetValue(Model) is { } r ? Canonical(r) : null;
         var recorded = indexProperties is null ? null : indexProperties.GetValueOrDefault(IndexProperties.Model) ?? Vgg16;
-        if (requested is not null && recorded is not null && !string.Equals(Canonical(requested), recorded, StringComparison.Ordinal))
+        if (requested is not null && recorded is not null && !string.Equals(requested, recorded, StringComparison.Ordinal))
         {
-            throw new ArgumentException($"index '{indexPath}' was built with --model {recorded}; --model {requested} makes vectors that cannot be compared with it: leave --model out (or pass --model {recorded}), or use another --index");
+            throw new ArgumentException($"index '{indexPath}' was built with --model {recorded}; --model {requested} makes vectors that cannot be compared with them: leave --model out (or pass --model {recorded}), or use another --index");
         }
 
-        return recorded ?? Canonical(requested ?? Vgg16);
+        return recorded ?? requested ?? Vgg16;
     }
 
-    /// <summary>Loads the extractor for <paramref name="model"/>; VGG16 goes through the engine choice.</summary>
-    public async Task<Loaded> LoadAsync(string model, ParseResult parseResult, Vgg16ExtractorOptions vgg16, IProgress<WeightsDownloadProgress>? progress, string? indexEngine, CancellationToken cancellationToken)
+    /// <summary>Loads the extractor of <paramref name="model"/>; for VGG16 the engine and precision come from the command line, else the index, else torchsharp/fp32.</summary>
+    public async Task<Loaded> LoadAsync(
+        string model,
+        ParseResult parseResult,
+        ModelOptions modelOptions,
+        Vgg16ExtractorOptions vgg16,
+        IReadOnlyDictionary<string, string>? indexProperties,
+        IProgress<WeightsDownloadProgress>? progress,
+        CancellationToken cancellationToken)
     {
-        var onnxOptions = new OnnxExtractorOptions { BatchSize = vgg16.BatchSize };
-        if (model == ResNet18)
+        var engineText = parseResult.GetValue(Engine) ?? indexProperties?.GetValueOrDefault(IndexProperties.Engine) ?? "torchsharp";
+        var precisionText = parseResult.GetValue(modelOptions.Precision) ?? indexProperties?.GetValueOrDefault(IndexProperties.Precision) ?? "fp32";
+        if (model != Vgg16)
         {
-            return new Loaded(await ResNet18Model.LoadAsync(onnxOptions, cancellationToken: cancellationToken).ConfigureAwait(false), ResNet18, "onnxruntime", "fp32", null);
+            if (parseResult.GetValue(Engine) is "torchsharp" || parseResult.GetValue(modelOptions.Precision) is "bf16")
+            {
+                throw new ArgumentException($"--model {model} runs on ONNX Runtime in fp32; --engine torchsharp and --precision bf16 apply to vgg16 only");
+            }
+
+            if (parseResult.GetValue(modelOptions.Weights) is not null || parseResult.GetValue(modelOptions.Preset) is not null)
+            {
+                throw new ArgumentException($"--weights and --preset apply to vgg16 only; --model {model} has its own weights and preprocessing");
+            }
+
+            var onnxOptions = new OnnxExtractorOptions { BatchSize = vgg16.BatchSize, DecoderOptions = vgg16.DecoderOptions };
+            var extractor = model == ResNet18
+                ? await ResNet18Model.LoadAsync(onnxOptions, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await OnnxFeatureExtractor.LoadAsync(model[OnnxPrefix.Length..], new OnnxModelSpec(), onnxOptions, cancellationToken).ConfigureAwait(false);
+            return new Loaded(extractor, model, "onnxruntime", "fp32", null, null);
         }
 
-        if (model.StartsWith(OnnxPrefix, StringComparison.Ordinal))
+        Vgg16Engine? engine = engineText switch { "auto" => null, "onnxruntime" => Vgg16Engine.OnnxRuntime, _ => Vgg16Engine.TorchSharp };
+        ComputePrecision? precision = precisionText switch { "auto" => null, "bf16" => ComputePrecision.BFloat16, _ => ComputePrecision.Float32 };
+        var choice = Vgg16EngineSelector.Choose(engine, precision);
+        var loaded = await Vgg16EngineSelector.LoadAsync(choice, vgg16, progress, cancellationToken).ConfigureAwait(false);
+        var weightsPath = loaded switch
         {
-            var path = model[OnnxPrefix.Length..];
-            var extractor = await OnnxFeatureExtractor.LoadAsync(path, new OnnxModelSpec(), onnxOptions, cancellationToken).ConfigureAwait(false);
-            return new Loaded(extractor, model, "onnxruntime", "fp32", null);
-        }
-
-        var engineChoice = parseResult.GetValue(Engine) ?? indexEngine ?? "torchsharp";
-        var (engine, precision, reason) = EngineChoice.Resolve(engineChoice, parseResult.GetValue(EngineChoice.PrecisionOption(parseResult)) ?? Name(vgg16.Precision));
-        var options = vgg16.With(precision);
-        if (engine == "onnxruntime")
-        {
-            var onnx = await Vgg16OnnxModel.CreateAsync(options, progress, cancellationToken).ConfigureAwait(false);
-            return new Loaded(onnx, Vgg16, engine, "fp32", onnx.ModelPath, reason);
-        }
-
-        var torch = await Vgg16FeatureExtractor.CreateAsync(options, progress, cancellationToken).ConfigureAwait(false);
-        return new Loaded(torch, Vgg16, engine, Name(precision), torch.WeightsPath, reason);
+            Vgg16FeatureExtractor torch => torch.WeightsPath,
+            OnnxFeatureExtractor onnx => onnx.ModelPath,
+            _ => null,
+        };
+        var auto = engine is null || precision is null ? choice.Reason : null;
+        return new Loaded(loaded, Vgg16, choice.Engine == Vgg16Engine.OnnxRuntime ? "onnxruntime" : "torchsharp", ModelOptions.Name(choice.Precision), weightsPath, auto);
     }
-
-    private static string Name(ComputePrecision precision) => precision == ComputePrecision.BFloat16 ? "bf16" : "fp32";
 
     private static bool IsKnown(string value) => value is Vgg16 or ResNet18 || (value.StartsWith(OnnxPrefix, StringComparison.Ordinal) && value.Length > OnnxPrefix.Length);
 
@@ -98,15 +113,24 @@ internal sealed class ModelSelection
         ? OnnxPrefix + Path.GetFullPath(value[OnnxPrefix.Length..])
         : value;
 
-    /// <summary>A loaded extractor and what to record about it.</summary>
-    internal sealed record Loaded(IFeatureExtractor Extractor, string Model, string Engine, string Precision, string? WeightsPath, string? AutoReason = null)
+    /// <summary>A loaded extractor and what to record about it in an index.</summary>
+    internal sealed record Loaded(IFeatureExtractor Extractor, string Model, string Engine, string Precision, string? WeightsPath, string? AutoReason)
     {
+        /// <summary>Says on stderr what "auto" picked (stdout may be JSON).</summary>
+        public void ReportChoice()
+        {
+            if (AutoReason is not null)
+            {
+                Console.Error.WriteLine($"auto: {Engine} {Precision} ({AutoReason})");
+            }
+        }
+
         public void Record(IDictionary<string, string> properties)
         {
             properties[IndexProperties.Model] = Model;
             properties[IndexProperties.Engine] = Engine;
             properties[IndexProperties.Precision] = Precision;
-            if (WeightsPath is not null)
+            if (WeightsPath is not null && Model == Vgg16)
             {
                 properties[IndexProperties.WeightsPath] = WeightsPath;
             }

@@ -19,6 +19,7 @@ internal static class SearchCommand
         var id = new Option<string?>("--id") { Description = "Search with the stored vector of this indexed image instead of a query file (no model needed)." };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var selection = new ModelSelection(fromIndex: true);
         var top = new Option<int>("--top", "-k") { Description = "How many matches.", DefaultValueFactory = _ => 9 };
         top.Validators.Add(r =>
         {
@@ -52,7 +53,8 @@ internal static class SearchCommand
             }
         });
         model.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult, model, new Request(
+        selection.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult, model, selection, new Request(
             parseResult.GetValue(image),
             parseResult.GetValue(id),
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
@@ -65,7 +67,7 @@ internal static class SearchCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parseResult, ModelOptions model, Request request, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parseResult, ModelOptions model, ModelSelection selection, Request request, CancellationToken cancellationToken)
     {
         if (request.Image is not null && !File.Exists(request.Image))
         {
@@ -103,7 +105,10 @@ internal static class SearchCommand
             queryPath = request.Image!;
             var settings = IndexSettings.From(store);
             var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
-            using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            var properties = store.Properties.AsReadOnly();
+            var loaded = await selection.LoadAsync(selection.Resolve(parseResult, request.Index, properties), parseResult, model, options, properties, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            loaded.ReportChoice();
+            using var extractor = loaded.Extractor;
             var searcher = new SimilaritySearcher(extractor, store);
             results = await searcher.SearchAsync(ImageInput.FromFile(queryPath), searchOptions, cancellationToken).ConfigureAwait(false);
         }
