@@ -16,7 +16,7 @@ if (args.Length != 2)
 using var extractor = await Vgg16FeatureExtractor.CreateAsync();
 
 // An index file that survives restarts; re-running only extracts new or changed images.
-var indexPath = Path.Combine(args[0], ".imagesimilarity.isvs");
+var indexPath = Path.Combine(args[0], ".imagesimilarity.db");
 await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId);
 
 var indexed = await new FolderIndexer(extractor, store).IndexAsync(args[0]);

@@ -60,7 +60,9 @@ internal static class IndexCommand
         }
 
         // An existing index decides the preset and precision unless the command line says otherwise.
-        var existing = File.Exists(indexPath) ? await EmbeddedVectorStore.OpenAsync(indexPath, null, cancellationToken).ConfigureAwait(false) : null;
+        // OpenOrCreateAsync: an old single-file index is upgraded in place (kept as .v1-backup), so this run commits to it.
+        var found = File.Exists(indexPath) ? await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false) : null;
+        var existing = found is null ? null : await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, found.Dimension, found.ModelId, null, cancellationToken).ConfigureAwait(false);
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);

@@ -22,10 +22,12 @@ internal static class InfoCommand
     {
         if (!File.Exists(indexPath))
         {
-            throw new IOException($"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");
+            throw new IOException(CliDefaults.LegacyHint(indexPath) is { } hint
+                ? $"index '{indexPath}' does not exist; {hint}"
+                : $"index '{indexPath}' does not exist: build it with 'index <folder>' (or pass --index)");
         }
 
-        // The header and metadata only: an index of millions of vectors answers at once.
+        // Properties and a count only (both formats): an index of millions of vectors answers at once.
         var store = await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false);
         var settings = IndexSettings.From(store.Properties);
         var rows = new List<(string Key, string Value)>
@@ -40,6 +42,7 @@ internal static class InfoCommand
             ("extraction precision", settings.Precision ?? "unknown"),
             ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
             ("size on disk", FormatBytes(store.FileSize)),
+            ("format", store.FormatVersion == 1 ? "1 (old single file: convert with 'import')" : $"{store.FormatVersion} (SQLite)"),
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("updated", store.UpdatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("weights", settings.WeightsPath ?? "unknown"),
@@ -61,6 +64,7 @@ internal static class InfoCommand
                 writer.WriteString("extractionPrecision", settings.Precision);
                 writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
                 writer.WriteNumber("bytesOnDisk", store.FileSize);
+                writer.WriteNumber("formatVersion", store.FormatVersion);
                 writer.WriteString("createdUtc", store.CreatedUtc);
                 writer.WriteString("updatedUtc", store.UpdatedUtc);
                 writer.WriteString("weights", settings.WeightsPath);

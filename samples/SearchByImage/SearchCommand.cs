@@ -76,7 +76,9 @@ internal static class SearchCommand
 
         if (!File.Exists(request.Index))
         {
-            throw new IOException($"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");
+            throw new IOException(CliDefaults.LegacyHint(request.Index) is { } hint
+                ? $"index '{request.Index}' does not exist; {hint}"
+                : $"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");
         }
 
         await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, null, cancellationToken).ConfigureAwait(false);

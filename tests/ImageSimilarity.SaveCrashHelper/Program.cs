@@ -1,61 +1,36 @@
 using System.Globalization;
 using ImageSimilarity.Storage;
 
-// Usage: ImageSimilarity.SaveCrashHelper <index-file> <rows> <dimension> [--once]
-// Opens the index (or creates one of <rows> records), then forever: bumps the "generation" property, rewrites the
-// record "marker" to a vector that encodes the generation, saves, and prints "saved <generation>".
-// The test kills it at random moments and checks that the file always opens with a consistent generation.
-if (args.Length < 3)
+// A writer process for the multi-process and kill -9 tests of the SQLite index.
+// Usage: ImageSimilarity.SaveCrashHelper <index-file> <dimension> <prefix> <batches> <batch-size> [--precision half]
+// Opens (or creates) the index and upserts <batches> batches (0: until killed) of <batch-size> records with ids
+// "<prefix>-<batch>-<i>" and the vector WriterVectors.For(id). After each UpsertAsync returns (the batch is committed)
+// it prints "committed <batch>". Exit code 0 when all batches are written.
+if (args.Length < 5)
 {
-    Console.Error.WriteLine("usage: ImageSimilarity.SaveCrashHelper <index-file> <rows> <dimension> [--once]");
+    Console.Error.WriteLine("usage: ImageSimilarity.SaveCrashHelper <index-file> <dimension> <prefix> <batches> <batch-size> [--precision half]");
     return 2;
 }
 
 var path = args[0];
-var rows = int.Parse(args[1], CultureInfo.InvariantCulture);
-var dimension = int.Parse(args[2], CultureInfo.InvariantCulture);
-var once = args.Length > 3 && args[3] == "--once";
+var dimension = int.Parse(args[1], CultureInfo.InvariantCulture);
+var prefix = args[2];
+var batches = int.Parse(args[3], CultureInfo.InvariantCulture);
+var batchSize = int.Parse(args[4], CultureInfo.InvariantCulture);
+var options = new EmbeddedVectorStoreOptions { Precision = args.Length > 6 && args[6] == "half" ? VectorPrecision.Half : VectorPrecision.Single };
 
-await using var store = File.Exists(path)
-    ? await EmbeddedVectorStore.OpenAsync(path)
-    : EmbeddedVectorStore.Create(dimension, "crash-test");
-if (store.Count == 0)
+await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, dimension, WriterVectors.ModelId, options);
+for (var batch = 0; batches == 0 || batch < batches; batch++)
 {
-    var random = new Random(1);
-    var records = new List<VectorRecord>(rows);
-    for (var i = 0; i < rows; i++)
+    var records = new List<VectorRecord>(batchSize);
+    for (var i = 0; i < batchSize; i++)
     {
-        var v = new float[dimension];
-        for (var d = 0; d < dimension; d++)
-        {
-            v[d] = (float)random.NextDouble() + 0.01f;
-        }
-
-        records.Add(new VectorRecord($"r{i}", v));
+        var id = $"{prefix}-{batch}-{i}";
+        records.Add(new VectorRecord(id, WriterVectors.For(id, dimension), new Dictionary<string, string> { ["batch"] = batch.ToString(CultureInfo.InvariantCulture) }));
     }
 
     await store.UpsertAsync(records);
-    store.Properties["generation"] = "0";
-    await store.UpsertAsync(new VectorRecord("marker", MarkerVector(0, dimension)));
+    Console.WriteLine($"committed {batch}");
 }
-
-var generation = int.Parse(store.Properties["generation"], CultureInfo.InvariantCulture);
-do
-{
-    generation++;
-    store.Properties["generation"] = generation.ToString(CultureInfo.InvariantCulture);
-    await store.UpsertAsync(new VectorRecord("marker", MarkerVector(generation, dimension)));
-    await store.SaveAsync(path);
-    Console.WriteLine($"saved {generation}");
-}
-while (!once);
 
 return 0;
-
-static float[] MarkerVector(int generation, int dimension)
-{
-    var v = new float[dimension];
-    v[generation % dimension] = 1f;
-    v[(generation / dimension) % dimension] += 0.5f;
-    return v;
-}

@@ -33,7 +33,7 @@ public sealed class ImageSimilarityOptions
     /// <summary>Gets or sets a value indicating whether the EXIF orientation tag is applied when decoding (<see cref="ImageDecoderOptions.ApplyExifOrientation"/>). Default <see langword="true"/>.</summary>
     public bool ApplyExifOrientation { get; set; } = true;
 
-    /// <summary>Gets or sets the index file of the embedded store; <see langword="null"/> keeps the index in memory only.</summary>
+    /// <summary>Gets or sets the index file of the embedded store (an SQLite index, opened with <see cref="Storage.EmbeddedVectorStore.OpenOrCreateAsync"/>); <see langword="null"/> keeps the index in memory only.</summary>
     public string? IndexPath { get; set; }
 
     /// <summary>Gets or sets how the embedded store keeps vectors. Default <see cref="VectorPrecision.Single"/>.</summary>

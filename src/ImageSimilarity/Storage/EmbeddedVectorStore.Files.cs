@@ -7,64 +7,58 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
     private string? _filePath;
 
     /// <summary>
-    /// Gets the index file this store was opened from or last saved to, which <see cref="SaveChangesAsync"/> writes;
-    /// <see langword="null"/> for a store that lives only in memory so far.
+    /// Gets the index file this store is bound to (opened from it with <see cref="OpenAsync"/> or
+    /// <see cref="OpenOrCreateAsync"/>): every upsert and delete is committed to it. <see langword="null"/> for a store
+    /// that lives only in memory (made with <see cref="Create"/>, or read from an old single-file index).
     /// </summary>
     public string? FilePath => Volatile.Read(ref _filePath);
 
     /// <summary>
-    /// Opens the index file at <paramref name="path"/>, or creates an empty store bound to that path when the file does
-    /// not exist yet (it is written by the first <see cref="SaveChangesAsync"/>).
+    /// Opens the index file at <paramref name="path"/>, or creates it when it does not exist yet. The store is bound
+    /// to the file: every <see cref="UpsertAsync(IEnumerable{VectorRecord}, CancellationToken)"/> and
+    /// <see cref="DeleteAsync"/> commits one transaction and is durable when it returns, and changes other processes
+    /// commit to the same file are picked up before each search.
     /// </summary>
-    /// <param name="path">The index file.</param>
+    /// <param name="path">The index file (an SQLite database). Its folder is created when missing.</param>
     /// <param name="dimension">The vector length of a new store; an existing file must have it too.</param>
     /// <param name="modelId">The model identifier of a new store; an existing file must have it too.</param>
-    /// <param name="options">The options of a new store (an existing file keeps its precision unless these say otherwise).</param>
+    /// <param name="options">The options of a new store (an existing file keeps its precision on disk; a different precision here converts in memory).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The store.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> or <paramref name="modelId"/> is empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero or negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero, negative or above 65,536.</exception>
     /// <exception cref="IndexFileException">The file exists but is not a valid index.</exception>
     /// <exception cref="ModelMismatchException">The file holds vectors of another dimension or model.</exception>
-    public static async Task<EmbeddedVectorStore> OpenOrCreateAsync(string path, int dimension, string modelId, EmbeddedVectorStoreOptions? options = null, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// An old single-file index (format 1, <c>.isvs</c>) at <paramref name="path"/> is upgraded in place: it is
+    /// converted to <c>path.upgrade</c>, renamed to <c>path.v1-backup</c> (kept; delete it yourself), and the
+    /// converted file takes its name. An upgrade stopped at any moment leaves the old file or the complete new one.
+    /// </remarks>
+    public static Task<EmbeddedVectorStore> OpenOrCreateAsync(string path, int dimension, string modelId, EmbeddedVectorStoreOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(dimension, SqliteIndex.MaxDimension);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
         var fullPath = Path.GetFullPath(path);
-        if (!File.Exists(fullPath))
-        {
-            var created = Create(dimension, modelId, options);
-            created._filePath = fullPath;
-            return created;
-        }
-
-        var store = await OpenAsync(fullPath, options, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ModelMismatchException.ThrowIfIncompatible(store.ModelId, store.Dimension, modelId, dimension, fullPath);
-        }
-        catch (ModelMismatchException)
-        {
-            await store.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return store;
+        return Task.Run(() => OpenOrCreate(fullPath, dimension, modelId, options, cancellationToken), cancellationToken);
     }
 
     /// <summary>
-    /// Saves all changes to <see cref="FilePath"/>, atomically (see <see cref="SaveAsync"/>). A store without a file
-    /// (made with <see cref="Create"/> and never saved) lives in memory only, and this does nothing.
+    /// Makes everything durable: for a store bound to an index file, writes the changed <see cref="Properties"/>
+    /// (records are committed by every upsert and delete already) and checkpoints SQLite's write-ahead log into the
+    /// database file. A store that lives only in memory has nothing to save, and this does nothing.
     /// </summary>
-    /// <param name="cancellationToken">Cancels the save; the previous file stays intact.</param>
-    /// <returns>A task that completes when the file is written and flushed.</returns>
+    /// <param name="cancellationToken">Cancels the save.</param>
+    /// <returns>A task that completes when the changes are durable.</returns>
+    /// <exception cref="IOException">The properties cannot be written (for example the disk is full); the index keeps its last committed state.</exception>
     public Task SaveChangesAsync(CancellationToken cancellationToken = default)
-        => FilePath is { } path ? SaveAsync(path, cancellationToken) : Task.CompletedTask;
+        => _index is { } index ? SaveBoundAsync(index, cancellationToken) : Task.CompletedTask;
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<VectorRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        Refresh(cancellationToken);
         List<VectorRecord> snapshot;
         EnterRead();
         try
@@ -93,4 +87,125 @@ public sealed partial class EmbeddedVectorStore : IPersistentVectorStore
     }
 
     private void RememberFile(string fullPath) => Volatile.Write(ref _filePath, fullPath);
+
+    private static EmbeddedVectorStore OpenOrCreate(string path, int dimension, string modelId, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
+    {
+        FinishInterruptedUpgrade(path);
+        if (!File.Exists(path))
+        {
+            CreateFile(path, dimension, modelId, options);
+        }
+        else if (Sniff(path) == FileKind.Legacy)
+        {
+            Upgrade(path, cancellationToken);
+        }
+
+        var store = OpenSqlite(path, options, cancellationToken);
+        try
+        {
+            ModelMismatchException.ThrowIfIncompatible(store.ModelId, store.Dimension, modelId, dimension, path);
+        }
+        catch (ModelMismatchException)
+        {
+            store.Dispose();
+            throw;
+        }
+
+        return store;
+    }
+
+    /// <summary>Creates an empty index under a temporary name and moves it into place, so two processes creating the same index both end up with one.</summary>
+    private static void CreateFile(string path, int dimension, string modelId, EmbeddedVectorStoreOptions? options)
+    {
+        var directory = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            using (var index = SqliteIndex.Create(temp, dimension, modelId, (options ?? EmbeddedVectorStoreOptions.Default).Precision, now, now, [], bulk: true))
+            {
+                index.FinishBulk();
+            }
+
+            using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+            {
+                stream.Flush(flushToDisk: true);
+            }
+
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process created it first: use theirs.
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw WriteFailed(path, ex);
+        }
+        finally
+        {
+            DeleteDatabaseFiles(temp);
+        }
+    }
+
+    private static string UpgradeTemp(string path) => path + ".upgrade";
+
+    private static string UpgradeBackup(string path) => path + ".v1-backup";
+
+    /// <summary>Converts an old single-file index at <paramref name="path"/> to the SQLite format in place, keeping the old file as a backup.</summary>
+    private static void Upgrade(string path, CancellationToken cancellationToken)
+    {
+        var temp = UpgradeTemp(path);
+        var backup = UpgradeBackup(path);
+        if (File.Exists(backup))
+        {
+            throw new IOException($"Cannot upgrade the old index '{path}': the backup name '{backup}' is taken. Move that file away and try again.");
+        }
+
+        DeleteDatabaseFiles(temp);
+        var old = OpenLegacy(path, null, cancellationToken);
+        try
+        {
+            old.EnterRead();
+            try
+            {
+                old.WriteCopy(temp, cancellationToken);
+            }
+            finally
+            {
+                old._lock.ExitReadLock();
+            }
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            DeleteDatabaseFiles(temp);
+            throw WriteFailed(temp, ex);
+        }
+        catch
+        {
+            DeleteDatabaseFiles(temp);
+            throw;
+        }
+
+        // The complete new file exists before the old one moves: a stop between the two renames is finished by the next open.
+        File.Move(path, backup);
+        File.Move(temp, path);
+    }
+
+    private static void FinishInterruptedUpgrade(string path)
+    {
+        var temp = UpgradeTemp(path);
+        if (!File.Exists(path) && File.Exists(temp) && File.Exists(UpgradeBackup(path)))
+        {
+            File.Move(temp, path);
+        }
+    }
 }

@@ -1,39 +1,57 @@
-using System.IO.Hashing;
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-using System.Text;
+using System.Buffers.Binary;
+using Microsoft.Data.Sqlite;
 
 namespace ImageSimilarity.Storage;
 
 public sealed partial class EmbeddedVectorStore
 {
+    /// <summary>The kinds of file <see cref="OpenAsync"/> tells apart by their first bytes.</summary>
+    private enum FileKind
+    {
+        Sqlite,
+        Legacy,
+    }
+
     /// <summary>
-    /// Saves the store to a single index file, atomically: the file at <paramref name="path"/> is either the old
-    /// index or the complete new one, even if the process is killed or the machine stops during the save.
+    /// Writes a complete copy of the store to a new index file (an SQLite database, see docs/storage.md), atomically:
+    /// the file at <paramref name="path"/> is either what it was or the complete copy, even if the process is killed.
     /// </summary>
     /// <param name="path">The index file. Its folder is created when missing.</param>
     /// <param name="cancellationToken">Cancels the save; the old file is then left as it was.</param>
     /// <returns>A task that completes when the file is written and flushed to disk.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
-    /// <exception cref="IOException">The file cannot be written, or another save to the same path is running.</exception>
+    /// <exception cref="IOException">The file cannot be written (for example the disk is full), or an index at that path is in use.</exception>
     /// <remarks>
-    /// The index is written to <c>path.tmp</c> beside the target, flushed to disk, then renamed over the target.
-    /// A save that is killed leaves that temporary file behind; the next save overwrites it. Writers wait while the
-    /// file is written; searches do not.
+    /// The copy is written to a temporary file beside the target, flushed, then renamed over the target; a killed
+    /// save leaves only that temporary file (named <c>path.*.tmp</c>). The copy is not bound to this store: later
+    /// changes are not written to it. To keep an index on disk as it changes, use <see cref="OpenOrCreateAsync"/>,
+    /// whose store commits every change. Saving to the file this store is bound to is <see cref="SaveChangesAsync"/>.
+    /// Writers wait while the copy is written; searches do not.
     /// </remarks>
     public Task SaveAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return Task.Run(() => Save(Path.GetFullPath(path), cancellationToken), cancellationToken);
+        var fullPath = Path.GetFullPath(path);
+        if (_index is { } index && string.Equals(index.Path, fullPath, StringComparison.Ordinal))
+        {
+            return SaveChangesAsync(cancellationToken);
+        }
+
+        return Task.Run(() => SaveCopy(fullPath, cancellationToken), cancellationToken);
     }
 
-    /// <summary>Opens an index file written by <see cref="SaveAsync"/>.</summary>
+    /// <summary>
+    /// Opens an index file: an SQLite index (format 2) is loaded into memory and stays bound to the file (changes are
+    /// committed to it, and other processes' changes are picked up before each search); an old single-file index
+    /// (format 1, <c>.isvs</c>) is loaded into memory only, for searching or for converting with <see cref="SaveAsync"/>
+    /// (<see cref="OpenOrCreateAsync"/> converts it in place).
+    /// </summary>
     /// <param name="path">The index file.</param>
     /// <param name="options">
     /// The options of the opened store; <see langword="null"/> keeps the file's precision. A different
-    /// <see cref="EmbeddedVectorStoreOptions.Precision"/> converts the vectors while loading.
+    /// <see cref="EmbeddedVectorStoreOptions.Precision"/> converts the vectors while loading (in memory; the file keeps its own).
     /// </param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The store.</returns>
@@ -41,18 +59,25 @@ public sealed partial class EmbeddedVectorStore
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IndexFileException">
-    /// The file is not an index, is truncated or corrupt (every byte is checked against a checksum), or has a newer
-    /// format version. The message names the file and the problem; nothing is changed.
+    /// The file is not an index (a text file, a foreign SQLite database), is truncated or corrupt (every vector is
+    /// checked against its checksum; the message names the record), or has a newer format version. The message names
+    /// the file and the problem; nothing is changed.
     /// </exception>
+    /// <remarks>A file that cannot be written (read-only file, folder or mount) is opened read-only: it can be searched, and writes throw.</remarks>
     public static Task<EmbeddedVectorStore> OpenAsync(string path, EmbeddedVectorStoreOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return Task.Run(() => Open(Path.GetFullPath(path), options, cancellationToken), cancellationToken);
+        var fullPath = Path.GetFullPath(path);
+        return Task.Run(
+            () => Sniff(fullPath) == FileKind.Legacy
+                ? OpenLegacy(fullPath, options, cancellationToken)
+                : OpenSqlite(fullPath, options, cancellationToken),
+            cancellationToken);
     }
 
     /// <summary>
-    /// Reads what an index file holds (model, dimension, precision, count, times, properties) from its header and
-    /// metadata section, without loading the vectors: fast even for a large index.
+    /// Reads what an index file holds (model, dimension, precision, count, times, properties) without loading the
+    /// vectors: fast even for a large index. Reads both the SQLite format and the old single-file format.
     /// </summary>
     /// <param name="path">The index file.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
@@ -61,205 +86,84 @@ public sealed partial class EmbeddedVectorStore
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IndexFileException">
-    /// The file is not an index, is truncated, or its header or metadata is corrupt. The vectors are not checked;
+    /// The file is not an index, is truncated, or its header or properties are corrupt. The vectors are not checked;
     /// <see cref="OpenAsync"/> checks them.
     /// </exception>
     public static Task<IndexFileInfo> ReadInfoAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var fullPath = Path.GetFullPath(path);
         return Task.Run(
             () =>
             {
-                var fullPath = Path.GetFullPath(path);
-                using var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-                var (h, meta, length) = ReadHeaderAndMetadata(handle, fullPath);
-                using var reader = new BinaryReader(new MemoryStream(meta, writable: false), Encoding.UTF8);
+                if (Sniff(fullPath) == FileKind.Legacy)
+                {
+                    return ReadLegacyInfo(fullPath);
+                }
+
+                using var index = SqliteIndex.Open(fullPath, allowWrite: false);
                 try
                 {
-                    var modelId = reader.ReadString();
-                    var created = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
-                    var updated = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
-                    var properties = new Dictionary<string, string>(StringComparer.Ordinal);
-                    var propertyCount = reader.ReadInt32();
-                    for (var i = 0; i < propertyCount; i++)
-                    {
-                        var key = reader.ReadString();
-                        properties[key] = reader.ReadString();
-                    }
-
-                    return new IndexFileInfo(fullPath, length, IndexFileFormat.CurrentVersion, h.Dimension, h.Precision, h.Count, modelId, created, updated, properties);
+                    index.Begin(write: false);
+                    index.ReadHeader();
+                    var count = index.CountRecords();
+                    var properties = index.ReadUserProperties();
+                    index.Commit();
+                    return new IndexFileInfo(fullPath, index.FileSize(), SqliteIndex.FormatVersion, index.Dimension, index.Precision, count, index.ModelId, index.CreatedUtc, index.UpdatedUtc, properties);
                 }
-                catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException or DecoderFallbackException)
+                catch (SqliteException ex)
                 {
-                    throw new IndexFileException(fullPath, $"its id and metadata section is malformed ({ex.Message}).", ex);
+                    throw SqliteIndex.Corrupt(fullPath, ex);
                 }
             },
             cancellationToken);
     }
 
-    private static (IndexFileFormat.Header Header, byte[] Meta, long Length) ReadHeaderAndMetadata(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    /// <summary>Tells the format of an existing file from its first 100 bytes, refusing what is neither.</summary>
+    private static FileKind Sniff(string path)
     {
-        var length = RandomAccess.GetLength(handle);
-        var header = new byte[IndexFileFormat.HeaderSize];
-        var got = RandomAccess.Read(handle, header, 0);
-        if (IndexFileFormat.TryReadHeader(header.AsSpan(0, got), length, out var h) is { } problem)
+        Span<byte> start = stackalloc byte[100];
+        long length;
+        int got;
+        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
         {
-            throw new IndexFileException(path, problem);
+            length = RandomAccess.GetLength(handle);
+            got = RandomAccess.Read(handle, start, 0);
         }
 
-        var meta = new byte[h.MetaLength];
-        ReadExactly(handle, meta, h.MetaOffset, path);
-        if (XxHash3.HashToUInt64(meta) != h.MetaHash)
+        start = start[..got];
+        if (start.StartsWith(IndexFileFormat.Magic))
         {
-            throw new IndexFileException(path, "its id and metadata section is corrupt (checksum mismatch). Restore it from a backup or rebuild the index.");
+            return FileKind.Legacy;
         }
 
-        return (h, meta, length);
+        if (!SqliteIndex.HasSqliteSignature(start))
+        {
+            throw new IndexFileException(path, length == 0
+                ? "it is empty (0 bytes), not an ImageSimilarity vector index."
+                : "it is not an ImageSimilarity vector index (it is neither an SQLite database nor an old 'ISVS' index file).");
+        }
+
+        if (got < 100)
+        {
+            throw new IndexFileException(path, $"it is truncated: it has {length} bytes, less than an SQLite header.");
+        }
+
+        // The header's page count is valid when its change counter matches the version-valid-for number. Without a
+        // write-ahead log the file must hold that many pages; a shorter file was cut off (a copy that stopped early).
+        var pageSize = BinaryPrimitives.ReadUInt16BigEndian(start[16..]) is var p && p == 1 ? 65536 : p;
+        var pages = BinaryPrimitives.ReadUInt32BigEndian(start[28..]);
+        var valid = BinaryPrimitives.ReadUInt32BigEndian(start[24..]) == BinaryPrimitives.ReadUInt32BigEndian(start[92..]);
+        var wal = new FileInfo(path + "-wal");
+        if (valid && (long)pages * pageSize > length && !(wal.Exists && wal.Length > 0))
+        {
+            throw new IndexFileException(path, $"it is truncated: it has {length} bytes but its header says {(long)pages * pageSize}. Restore it from a backup or rebuild the index.");
+        }
+
+        return FileKind.Sqlite;
     }
 
-    private static EmbeddedVectorStore Open(string path, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
-    {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
-        var (h, meta, _) = ReadHeaderAndMetadata(handle, path);
-
-        EmbeddedVectorStore store;
-        string[] ids;
-        IReadOnlyDictionary<string, string>[] metadata;
-        try
-        {
-            using var reader = new BinaryReader(new MemoryStream(meta, writable: false), Encoding.UTF8);
-            var modelId = reader.ReadString();
-            var created = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
-            var updated = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
-            var effective = options ?? new EmbeddedVectorStoreOptions { Precision = h.Precision };
-            store = new EmbeddedVectorStore(h.Dimension, modelId, effective, created, updated);
-            var propertyCount = reader.ReadInt32();
-            for (var i = 0; i < propertyCount; i++)
-            {
-                var key = reader.ReadString();
-                store._properties[key] = reader.ReadString();
-            }
-
-            ids = new string[h.Count];
-            metadata = new IReadOnlyDictionary<string, string>[h.Count];
-            for (var i = 0; i < ids.Length; i++)
-            {
-                ids[i] = reader.ReadString();
-                var n = reader.ReadInt32();
-                if (n == 0)
-                {
-                    metadata[i] = NoMetadata;
-                    continue;
-                }
-
-                var dictionary = new Dictionary<string, string>(n, StringComparer.Ordinal);
-                for (var j = 0; j < n; j++)
-                {
-                    var key = reader.ReadString();
-                    dictionary[key] = reader.ReadString();
-                }
-
-                metadata[i] = dictionary;
-            }
-
-            if (reader.BaseStream.Position != meta.Length)
-            {
-                throw new InvalidDataException("unexpected bytes after the last record");
-            }
-        }
-        catch (Exception ex) when (ex is EndOfStreamException or InvalidDataException or FormatException or ArgumentException or DecoderFallbackException)
-        {
-            throw new IndexFileException(path, $"its id and metadata section is malformed ({ex.Message}).", ex);
-        }
-
-        store.LoadVectors(handle, h, path, ids, metadata, cancellationToken);
-        store.RememberFile(path);
-        return store;
-    }
-
-    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> destination, long offset, string path)
-    {
-        while (destination.Length > 0)
-        {
-            var n = RandomAccess.Read(handle, destination, offset);
-            if (n == 0)
-            {
-                throw new IndexFileException(path, "it is truncated (it ended while being read).");
-            }
-
-            destination = destination[n..];
-            offset += n;
-        }
-    }
-
-    private void LoadVectors(Microsoft.Win32.SafeHandles.SafeFileHandle handle, IndexFileFormat.Header h, string path, string[] ids, IReadOnlyDictionary<string, string>[] metadata, CancellationToken cancellationToken)
-    {
-        var count = (int)h.Count;
-        var dim = Dimension;
-        _blocks.EnsureCapacity(count);
-        _ids = new string?[Math.Max(16, count)];
-        _metadata = new IReadOnlyDictionary<string, string>[_ids.Length];
-        var hash = new XxHash3();
-        var offset = h.VectorOffset;
-        var fileElement = h.Precision == VectorPrecision.Half ? 2 : 4;
-        byte[]? convert = null;
-        for (var start = 0; start < count; start += _blocks.RowsPerBlock)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var rows = Math.Min(_blocks.RowsPerBlock, count - start);
-            var block = start / _blocks.RowsPerBlock;
-            if (h.Precision == Precision)
-            {
-                // Same precision: read the file's bytes straight into the block, no per-record parsing.
-                var target = _blocks.RowBytes(block, 0, rows);
-                ReadExactly(handle, target, offset, path);
-                hash.Append(target);
-                offset += target.Length;
-                continue;
-            }
-
-            // Different precision: convert a batch of rows at a time through a small buffer.
-            const int Batch = 256;
-            convert ??= new byte[Batch * dim * fileElement];
-            for (var r = 0; r < rows; r += Batch)
-            {
-                var n = Math.Min(Batch, rows - r);
-                var bytes = convert.AsSpan(0, n * dim * fileElement);
-                ReadExactly(handle, bytes, offset, path);
-                hash.Append(bytes);
-                offset += bytes.Length;
-                var target = _blocks.RowBytes(block, r, n);
-                if (h.Precision == VectorPrecision.Half)
-                {
-                    TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), MemoryMarshal.Cast<byte, float>(target));
-                }
-                else
-                {
-                    TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<byte, float>(bytes), MemoryMarshal.Cast<byte, Half>(target));
-                }
-            }
-        }
-
-        if (hash.GetCurrentHashAsUInt64() != h.VectorHash)
-        {
-            throw new IndexFileException(path, "its vector section is corrupt (checksum mismatch). Restore it from a backup or rebuild the index.");
-        }
-
-        for (var i = 0; i < count; i++)
-        {
-            if (!_slotById.TryAdd(ids[i], i))
-            {
-                throw new IndexFileException(path, $"the id '{ids[i]}' appears twice.");
-            }
-
-            _ids[i] = ids[i];
-            _metadata[i] = metadata[i];
-        }
-
-        _slotCount = count;
-    }
-
-    private void Save(string path, CancellationToken cancellationToken)
+    private void SaveCopy(string path, CancellationToken cancellationToken)
     {
         var directory = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
@@ -267,68 +171,50 @@ public sealed partial class EmbeddedVectorStore
             Directory.CreateDirectory(directory);
         }
 
-        var temp = path + ".tmp";
-        FileStream stream;
-        try
+        if (File.Exists(path + "-wal"))
         {
-            stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.None);
-        }
-        catch (IOException ex)
-        {
-            throw new IOException($"Cannot write '{temp}' to save the index '{path}': {ex.Message} Is another save to the same file running?", ex);
+            throw new IOException($"Cannot replace the index '{path}': it has a write-ahead log ('{path}-wal'), so a process has it open or was stopped while it had. Open it with OpenOrCreateAsync and change it there, or close the other process first.");
         }
 
-        var renamed = false;
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        var done = false;
         try
         {
-            using (stream)
+            EnterRead();
+            try
             {
-                EnterRead();
-                try
-                {
-                    WriteIndex(stream, cancellationToken);
-                }
-                finally
-                {
-                    _lock.ExitReadLock();
-                }
-
-                // Durable before it becomes visible: a crash after the rename must not expose unwritten pages.
-                stream.Flush(flushToDisk: true);
+                WriteCopy(temp, cancellationToken);
+            }
+            finally
+            {
+                _lock.ExitReadLock();
             }
 
             File.Move(temp, path, overwrite: true);
-            renamed = true;
+            done = true;
+        }
+        catch (SqliteException ex)
+        {
+            throw WriteFailed(path, ex);
         }
         finally
         {
-            if (!renamed)
+            if (!done)
             {
-                TryDelete(temp);
+                DeleteDatabaseFiles(temp);
             }
         }
-
-        RememberFile(path);
     }
 
-    private void WriteIndex(FileStream stream, CancellationToken cancellationToken)
+    /// <summary>Writes every live record into a new database file at <paramref name="path"/> and flushes it. Caller holds the read lock.</summary>
+    private void WriteCopy(string path, CancellationToken cancellationToken)
     {
         var dim = Dimension;
-        var count = _slotById.Count;
-        var metaStream = new MemoryStream();
-        using (var writer = new BinaryWriter(metaStream, Encoding.UTF8, leaveOpen: true))
+        using (var index = SqliteIndex.Create(path, dim, ModelId, Precision, CreatedUtc, UpdatedUtc, _properties.ToArray(), bulk: true))
         {
-            writer.Write(ModelId);
-            writer.Write(CreatedUtc.UtcTicks);
-            writer.Write(Interlocked.Read(ref _updatedTicks));
-            var properties = _properties.ToArray();
-            writer.Write(properties.Length);
-            foreach (var (key, value) in properties)
-            {
-                writer.Write(key);
-                writer.Write(value);
-            }
-
+            index.Begin(write: true);
+            var seq = index.NextSeq(UpdatedUtc);
+            var perBlock = _blocks.RowsPerBlock;
             for (var slot = 0; slot < _slotCount; slot++)
             {
                 if (_ids[slot] is not { } id)
@@ -336,79 +222,36 @@ public sealed partial class EmbeddedVectorStore
                     continue;
                 }
 
-                writer.Write(id);
-                var metadata = _metadata[slot];
-                writer.Write(metadata.Count);
-                foreach (var (key, value) in metadata)
+                if ((slot & 1023) == 0)
                 {
-                    writer.Write(key);
-                    writer.Write(value);
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
+
+                var block = slot / perBlock;
+                index.Upsert(id, seq, _blocks.RowBytes(block, slot - (block * perBlock), 1), SqliteIndex.MetadataJson(_metadata[slot]));
             }
+
+            index.Commit();
+            index.FinishBulk();
         }
 
-        var meta = metaStream.GetBuffer().AsSpan(0, (int)metaStream.Length);
-        var vectorOffset = IndexFileFormat.AlignUp(IndexFileFormat.HeaderSize + meta.Length);
-        var elementSize = Precision == VectorPrecision.Half ? 2L : 4L;
-
-        stream.Write(new byte[IndexFileFormat.HeaderSize]);
-        stream.Write(meta);
-        stream.Write(new byte[vectorOffset - IndexFileFormat.HeaderSize - meta.Length]);
-
-        // Rows in slot order, skipping free slots; runs of live slots in one block are written in one call.
-        var hash = new XxHash3();
-        var perBlock = _blocks.RowsPerBlock;
-        for (var slot = 0; slot < _slotCount;)
-        {
-            if (_ids[slot] is null)
-            {
-                slot++;
-                continue;
-            }
-
-            var block = slot / perBlock;
-            var first = slot - (block * perBlock);
-            var end = Math.Min(_slotCount, (block + 1) * perBlock);
-            var runEnd = slot;
-            while (runEnd < end && _ids[runEnd] is not null)
-            {
-                runEnd++;
-            }
-
-            var bytes = _blocks.RowBytes(block, first, runEnd - slot);
-            hash.Append(bytes);
-            stream.Write(bytes);
-            slot = runEnd;
-            if (block != runEnd / perBlock)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-        }
-
-        var header = new byte[IndexFileFormat.HeaderSize];
-        IndexFileFormat.WriteHeader(header, new IndexFileFormat.Header(
-            dim,
-            Precision,
-            count,
-            IndexFileFormat.HeaderSize,
-            meta.Length,
-            vectorOffset,
-            count * dim * elementSize,
-            XxHash3.HashToUInt64(meta),
-            hash.GetCurrentHashAsUInt64()));
-        stream.Position = 0;
-        stream.Write(header);
+        // Bulk mode skipped SQLite's syncs: make the file durable before it is renamed into place.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        stream.Flush(flushToDisk: true);
     }
 
-    private static void TryDelete(string path)
+    private static IOException WriteFailed(string path, SqliteException ex) => ex.SqliteErrorCode switch
     {
-        try
+        13 /* FULL */ => new IOException($"The index '{path}' could not be written: the disk is full. Nothing of this change was stored; the index keeps its last committed state. Free some space and try again.", ex),
+        8 /* READONLY */ => new IOException($"The index '{path}' could not be written: the file or its folder is read-only. It can still be searched.", ex),
+        _ => new IOException($"The index '{path}' could not be written ({ex.Message}). Nothing of this change was stored.", ex),
+    };
+
+    private static void DeleteDatabaseFiles(string path)
+    {
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
         {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a leftover temporary file is harmless and the next save overwrites it.
+            TryDelete(file);
         }
     }
 }

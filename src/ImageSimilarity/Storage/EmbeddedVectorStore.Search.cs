@@ -17,6 +17,7 @@ public sealed partial class EmbeddedVectorStore
         cancellationToken.ThrowIfCancellationRequested();
         var unit = new float[Dimension];
         VectorMath.Normalize(query.Span, unit, Dimension, "The query vector", nameof(query));
+        Refresh(cancellationToken);
         return Task.FromResult(Search([unit], options ?? VectorSearchOptions.Default, cancellationToken)[0]);
     }
 
@@ -41,6 +42,8 @@ public sealed partial class EmbeddedVectorStore
             units[i] = new float[Dimension];
             VectorMath.Normalize(queries[i].Span, units[i], Dimension, $"Query {i}", nameof(queries));
         }
+
+        Refresh(cancellationToken);
 
         var results = new IReadOnlyList<VectorSearchResult>[units.Length];
         for (var start = 0; start < units.Length; start += QueryTile)

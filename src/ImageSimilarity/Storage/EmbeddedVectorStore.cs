@@ -6,7 +6,8 @@ namespace ImageSimilarity.Storage;
 
 /// <summary>
 /// The default <see cref="IVectorStore"/>: every vector in memory, exact cosine search at memory speed, and
-/// persistence to a single file with <see cref="SaveAsync"/> and <see cref="OpenAsync"/>.
+/// persistence to an SQLite index file (<see cref="OpenOrCreateAsync"/>) that commits every change and that several
+/// processes can share.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -24,8 +25,14 @@ namespace ImageSimilarity.Storage;
 /// Searches run on the calling thread (plus thread-pool threads for large stores) and complete synchronously.
 /// </para>
 /// <para>
+/// Bound to an index file, each upsert or delete call is one SQLite transaction, durable when it returns; while it
+/// runs, searches in this process may already see its records. Before a search, a store bound to a file checks
+/// whether another process committed (one <c>PRAGMA data_version</c>) and loads only the changed rows.
+/// </para>
+/// <para>
 /// Metadata in results (<see cref="GetAsync"/>, <see cref="ListAsync"/>, searches) is read-only: the store's data cannot
-/// be changed through it. Disposing does not save: call <see cref="SaveChangesAsync"/> first.
+/// be changed through it. Disposing closes the index file: records are committed already, but changed
+/// <see cref="Properties"/> are written only by the next write or <see cref="SaveChangesAsync"/>, so call it first.
 /// </para>
 /// </remarks>
 public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
@@ -93,7 +100,8 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
 
     /// <summary>
     /// Gets free-form string properties saved with the index, for example the preprocessing preset or the precision
-    /// of extraction. Safe to change from several threads; changes are saved by the next <see cref="SaveAsync"/>.
+    /// of extraction. Safe to change from several threads; a store bound to an index file writes them with its next
+    /// upsert, delete or <see cref="SaveChangesAsync"/>.
     /// </summary>
     public IDictionary<string, string> Properties => _properties;
 
@@ -122,12 +130,13 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     /// <param name="modelId">The model whose vectors the store holds (see <see cref="Extraction.IFeatureExtractor.ModelId"/>).</param>
     /// <param name="options">The options; <see langword="null"/> for <see cref="EmbeddedVectorStoreOptions.Default"/>.</param>
     /// <returns>The store.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero or negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero, negative or above 65,536.</exception>
     /// <exception cref="ArgumentException"><paramref name="modelId"/> is empty or blank.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="modelId"/> is <see langword="null"/>.</exception>
     public static EmbeddedVectorStore Create(int dimension, string modelId, EmbeddedVectorStoreOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(dimension, SqliteIndex.MaxDimension);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
         var now = DateTimeOffset.UtcNow;
         return new EmbeddedVectorStore(dimension, modelId, options ?? EmbeddedVectorStoreOptions.Default, now, now);
@@ -137,15 +146,18 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     public Task<long> CountAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        Refresh(cancellationToken);
         return Task.FromResult(Count);
     }
 
     /// <summary>Inserts a record or replaces the one with the same id.</summary>
     /// <param name="record">The record.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>A task that completes when the record is stored.</returns>
+    /// <returns>A task that completes when the record is stored (committed to the index file, for a store bound to one).</returns>
     /// <exception cref="ArgumentException">The vector has the wrong length, a NaN/infinite value, or is all zero.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="record"/> is <see langword="null"/>.</exception>
+    /// <exception cref="IOException">The index file cannot be written (for example the disk is full); nothing of this call is stored.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file.</exception>
     public Task UpsertAsync(VectorRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -153,10 +165,22 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// For a store bound to an index file, the call is one transaction, durable when the task completes; its cost
+    /// grows with the number of records, not with the store. Cancelled after some records, it commits those and throws.
+    /// A failed write (disk full) stores nothing of the call and leaves memory as the file is.
+    /// </remarks>
+    /// <exception cref="IOException">The index file cannot be written (for example the disk is full); nothing of this call is stored.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file.</exception>
     public Task UpsertAsync(IEnumerable<VectorRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_index is { } index)
+        {
+            return UpsertDurableAsync(index, records, cancellationToken);
+        }
+
         var dim = Dimension;
         var buffer = ArrayPool<float>.Shared.Rent(UpsertChunk * dim);
         var pending = new VectorRecord[UpsertChunk];
@@ -199,6 +223,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         cancellationToken.ThrowIfCancellationRequested();
+        Refresh(cancellationToken);
         EnterRead();
         try
         {
@@ -218,21 +243,27 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>For a store bound to an index file, the delete is committed when the task completes.</remarks>
+    /// <exception cref="IOException">The index file cannot be written; the record stays.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file.</exception>
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
         cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_index is { } index)
+        {
+            return DeleteDurableAsync(index, id, cancellationToken);
+        }
+
         EnterWrite();
         try
         {
-            if (!_slotById.Remove(id, out var slot))
+            if (!RemoveFromMemory(id))
             {
                 return Task.FromResult(false);
             }
 
-            _ids[slot] = null;
-            _metadata[slot] = NoMetadata;
-            _freeSlots.Push(slot);
             Touch();
             return Task.FromResult(true);
         }
@@ -246,6 +277,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     /// <returns>The ids.</returns>
     public IReadOnlyList<string> GetIds()
     {
+        Refresh(CancellationToken.None);
         EnterRead();
         try
         {
@@ -266,22 +298,40 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         }
     }
 
-    /// <summary>Releases the store (waits for running searches and writes); it does not save.</summary>
-    /// <returns>A completed task: nothing is written when a store is disposed.</returns>
+    /// <summary>Releases the store (waits for running searches and writes) and closes its index file.</summary>
+    /// <returns>A completed task.</returns>
+    /// <remarks>SQLite checkpoints its write-ahead log into the file when the last connection closes.</remarks>
     public ValueTask DisposeAsync()
     {
         Dispose();
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Releases the store (waits for running searches and writes); it does not save.</summary>
+    /// <summary>Releases the store (waits for running searches and writes) and closes its index file.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        if (_disposed)
         {
+            return;
+        }
+
+        _dbGate.Wait();
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
             EnterWrite();
             _disposed = true;
             _lock.ExitWriteLock();
+            _index?.Dispose();
+            _index = null;
+        }
+        finally
+        {
+            _dbGate.Release();
         }
     }
 

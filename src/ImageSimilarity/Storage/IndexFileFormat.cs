@@ -4,7 +4,7 @@ using System.IO.Hashing;
 namespace ImageSimilarity.Storage;
 
 /// <summary>
-/// The layout of an embedded index file (all integers little-endian):
+/// The layout of the old single-file index (format version 1, <c>.isvs</c>; read for conversion; all integers little-endian):
 /// <code>
 ///   0   8  magic "ISVS" 0D 0A 1A 0A (the CR/LF/EOF bytes catch text-mode transfers, as in PNG)
 ///   8   4  format version (1)
@@ -26,6 +26,9 @@ internal static class IndexFileFormat
     public const int HeaderSize = 128;
     public const int CurrentVersion = 1;
     public const int VectorAlignment = 4096;
+
+    /// <summary>The largest dimension a reader accepts (VGG16 fc2 has 4096); anything larger is a corrupt header.</summary>
+    public const int MaxDimension = 65_536;
 
     public static ReadOnlySpan<byte> Magic => "ISVS\r\n\x1A\n"u8;
 
@@ -90,6 +93,11 @@ internal static class IndexFileFormat
             BinaryPrimitives.ReadUInt64LittleEndian(header[72..]));
 
         var elementSize = h.Precision switch { VectorPrecision.Single => 4L, VectorPrecision.Half => 2L, _ => 0L };
+        if (h.Dimension <= 0 || h.Dimension > MaxDimension)
+        {
+            return $"its header is inconsistent (dimension {h.Dimension} is not between 1 and {MaxDimension}).";
+        }
+
         if (BinaryPrimitives.ReadInt32LittleEndian(header[12..]) != HeaderSize || h.Dimension <= 0 || elementSize == 0
             || h.Count < 0 || h.Count > int.MaxValue || h.MetaOffset != HeaderSize || h.MetaLength < 0 || h.MetaLength > int.MaxValue
             || h.VectorOffset != AlignUp(h.MetaOffset + h.MetaLength) || (Int128)h.VectorLength != (Int128)h.Count * h.Dimension * elementSize)

@@ -31,7 +31,7 @@ public sealed class SearchByImageCommandsTests
         await File.WriteAllBytesAsync(Path.Combine(folder, "cut.jpeg"), jpeg.AsSpan(0, jpeg.Length / 2).ToArray());
         await File.WriteAllBytesAsync(Path.Combine(folder, "empty.jpeg"), []);
         await File.WriteAllTextAsync(Path.Combine(folder, "notes.jpeg"), "not a picture");
-        var index = Path.Combine(folder, "..", Path.GetFileName(folder) + ".isvs");
+        var index = Path.Combine(folder, "..", Path.GetFileName(folder) + ".db");
         string[] model = ["--index", index, "--weights", data.File("vgg16_legacy.pth")];
 
         var (code, first) = await RunJson(["index", folder, .. model, "--batch-size", "2", "--json"]);
@@ -85,7 +85,7 @@ public sealed class SearchByImageCommandsTests
         var names = Path.Combine(dir, "names.txt");
         await File.WriteAllBytesAsync(vectors, System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Features.SelectMany(f => f).ToArray().AsSpan()).ToArray());
         await File.WriteAllLinesAsync(names, Enumerable.Range(0, data.Features.Length).Select(i => $"row{i}"));
-        var index = Path.Combine(dir, "imported.isvs");
+        var index = Path.Combine(dir, "imported.db");
 
         Assert.Equal(0, await Run(["import", vectors, "--names", names, "--model-id", "reference-fc2", "--index", index]));
         var (code, search) = await RunJson(["search", "--id", "row1", "--index", index, "--exclude-self", "--top", "2", "--json"]);

@@ -1,7 +1,9 @@
+using Microsoft.Data.Sqlite;
 using ImageSimilarity.TestSupport;
 
 namespace ImageSimilarity.Storage;
 
+/// <summary>The SQLite index file: round trips, durability of every write, corruption and foreign files.</summary>
 public sealed class PersistenceTests
 {
     private const int Dimension = 37;
@@ -12,10 +14,10 @@ public sealed class PersistenceTests
     public async Task SaveAsync_ThenOpenAsync_RoundTripsEverything(VectorPrecision precision)
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("sub", "index.isvs");
+        var path = dir.Combine("sub", "index.db");
         var rows = TestVectors.Random(3, 1200, Dimension);
         await using var store = EmbeddedVectorStore.Create(Dimension, "model-é", new EmbeddedVectorStoreOptions { Precision = precision });
-        await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"id-{i}-ü", r, i % 2 == 0 ? new Dictionary<string, string> { ["source"] = $"/img/{i}.jpg", ["sha256"] = "ab" } : null)));
+        await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"id-{i}-ü", r, i % 2 == 0 ? new Dictionary<string, string> { ["source"] = $"/img/{i}.jpg", ["sha256"] = "ab", ["quote\"\n"] = "\u0001" } : null)));
         for (var i = 0; i < 1200; i += 7)
         {
             await store.DeleteAsync($"id-{i}-ü");
@@ -24,9 +26,11 @@ public sealed class PersistenceTests
         store.Properties["preset"] = "torchvision";
         store.Properties["empty"] = string.Empty;
         await store.SaveAsync(path);
-        Assert.False(File.Exists(path + ".tmp"));
+        Assert.Empty(Directory.GetFiles(dir.Combine("sub"), "*.tmp"));
+        Assert.Null(store.FilePath);
 
         await using var opened = await EmbeddedVectorStore.OpenAsync(path);
+        Assert.Equal(path, opened.FilePath);
         Assert.Equal(Dimension, opened.Dimension);
         Assert.Equal("model-é", opened.ModelId);
         Assert.Equal(precision, opened.Precision);
@@ -51,19 +55,57 @@ public sealed class PersistenceTests
     }
 
     [Fact]
+    public async Task OpenOrCreateAsync_EveryUpsertAndDelete_IsDurableWithoutSaving()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("live.db");
+        var rows = TestVectors.Random(4, 600, Dimension);
+        await using var writer = await EmbeddedVectorStore.OpenOrCreateAsync(path, Dimension, "m", new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Half });
+        Assert.Equal(path, writer.FilePath);
+        await writer.UpsertAsync(rows.Take(500).Select((r, i) => new VectorRecord($"r{i}", r, new Dictionary<string, string> { ["k"] = $"v{i}" })));
+        await writer.UpsertAsync(new VectorRecord("r3", rows[599]));
+        Assert.True(await writer.DeleteAsync("r4"));
+        Assert.False(await writer.DeleteAsync("never"));
+
+        // A second store on the same file (its own connection, as another process would have) sees all of it.
+        await using var other = await EmbeddedVectorStore.OpenAsync(path);
+        Assert.Equal(499, other.Count);
+        Assert.Null(await other.GetAsync("r4"));
+        Assert.Empty((await other.GetAsync("r3"))!.Metadata);
+        Assert.Equal("v9", (await other.GetAsync("r9"))!.Metadata["k"]);
+        Assert.Equal(VectorPrecision.Half, other.Precision);
+        Assert.Equal("r3", (await other.SearchAsync(rows[599]))[0].Id);
+
+        // And follows later changes of the first before each search, without reopening.
+        await writer.DeleteAsync("r3");
+        await writer.UpsertAsync(new VectorRecord("late", rows[598]));
+        writer.Properties["preset"] = "keras";
+        await writer.SaveChangesAsync();
+        var hits = await other.SearchAsync(rows[598], new VectorSearchOptions { Top = 600 });
+        Assert.Equal("late", hits[0].Id);
+        Assert.DoesNotContain(hits, h => h.Id == "r3");
+        Assert.Equal(499, await other.CountAsync());
+        Assert.Equal("keras", other.Properties["preset"]);
+
+        // Writes from the second store reach the first the same way.
+        await other.UpsertAsync(new VectorRecord("from-other", rows[597]));
+        Assert.Equal("from-other", (await writer.SearchAsync(rows[597]))[0].Id);
+        Assert.Equal(500, await writer.CountAsync());
+    }
+
+    [Fact]
     public async Task ReadInfoAsync_DescribesTheIndexWithoutLoadingIt()
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("index.isvs");
-        await using var store = EmbeddedVectorStore.Create(Dimension, "vgg16-fc2", new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Half });
-        await store.UpsertAsync(TestVectors.Random(2, 50, Dimension).Select((v, i) => new VectorRecord($"r{i}", v)));
+        var path = dir.Combine("index.db");
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, Dimension, "vgg16-fc2", new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Half });
         store.Properties["preset"] = "keras";
-        await store.SaveAsync(path);
+        await store.UpsertAsync(TestVectors.Random(2, 50, Dimension).Select((v, i) => new VectorRecord($"r{i}", v)));
 
         var info = await EmbeddedVectorStore.ReadInfoAsync(path);
         Assert.Equal(Path.GetFullPath(path), info.FilePath);
-        Assert.Equal(new FileInfo(path).Length, info.FileSize);
-        Assert.Equal(1, info.FormatVersion);
+        Assert.True(info.FileSize >= new FileInfo(path).Length);
+        Assert.Equal(2, info.FormatVersion);
         Assert.Equal(Dimension, info.Dimension);
         Assert.Equal(VectorPrecision.Half, info.Precision);
         Assert.Equal(50, info.Count);
@@ -71,173 +113,226 @@ public sealed class PersistenceTests
         Assert.Equal(store.CreatedUtc, info.CreatedUtc);
         Assert.Equal(store.UpdatedUtc, info.UpdatedUtc);
         Assert.Equal("keras", info.Properties["preset"]);
-
-        var bytes = await File.ReadAllBytesAsync(path);
-        await File.WriteAllBytesAsync(path, bytes.AsSpan(0, 64).ToArray());
-        await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.ReadInfoAsync(path));
     }
 
     [Fact]
-    public async Task OpenAsync_WithOtherPrecision_ConvertsWhileLoading()
+    public async Task OpenAsync_WithOtherPrecision_ConvertsInMemoryAndKeepsTheFilePrecision()
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("index.isvs");
+        var path = dir.Combine("index.db");
         var rows = TestVectors.Random(4, 3000, Dimension);
-        await using (var store = EmbeddedVectorStore.Create(Dimension, "m"))
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, Dimension, "m"))
         {
             await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"r{i}", r)));
-            await store.SaveAsync(path);
         }
 
         await using var half = await EmbeddedVectorStore.OpenAsync(path, new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Half });
         Assert.Equal(VectorPrecision.Half, half.Precision);
-        var halfPath = dir.Combine("half.isvs");
+        await half.UpsertAsync(new VectorRecord("extra", rows[1]));
+        Assert.Equal(VectorPrecision.Single, (await EmbeddedVectorStore.ReadInfoAsync(path)).Precision);
+        var halfPath = dir.Combine("half.db");
         await half.SaveAsync(halfPath);
-        Assert.True(new FileInfo(halfPath).Length < new FileInfo(path).Length * 0.6);
+        Assert.True(new FileInfo(halfPath).Length < new FileInfo(path).Length * 0.75); // 37 dimensions: row overhead counts
         await using var single = await EmbeddedVectorStore.OpenAsync(halfPath, new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Single });
-        var query = rows[17];
-        var exact = TestVectors.CosineF64(query, rows);
+        await single.DeleteAsync("extra");
+        var exact = TestVectors.CosineF64(rows[17], rows);
         var ids = Enumerable.Range(0, rows.Length).Select(i => $"r{i}").ToArray();
-        TestVectors.AssertRanking(await single.SearchAsync(query), ids, exact, 10, 3e-3);
+        TestVectors.AssertRanking(await single.SearchAsync(rows[17]), ids, exact, 10, 3e-3);
     }
 
     [Fact]
-    public async Task OpenAsync_EmptyStore_RoundTrips()
+    public async Task OpenOrCreateAsync_OtherModel_IsRefusedAndTheFileKept()
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("empty.isvs");
-        await using (var store = EmbeddedVectorStore.Create(5, "m"))
+        var path = dir.Combine("index.db");
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 5, "a"))
         {
-            await store.SaveAsync(path);
+            await store.UpsertAsync(new VectorRecord("x", new float[] { 1, 2, 3, 4, 5 }));
         }
 
-        await using var opened = await EmbeddedVectorStore.OpenAsync(path);
-        Assert.Equal(0, opened.Count);
-        await opened.UpsertAsync(new VectorRecord("a", new float[] { 1, 0, 0, 0, 0 }));
-        Assert.Single(await opened.SearchAsync(new float[] { 1, 1, 0, 0, 0 }));
+        await Assert.ThrowsAsync<ModelMismatchException>(() => EmbeddedVectorStore.OpenOrCreateAsync(path, 5, "b"));
+        await Assert.ThrowsAsync<ModelMismatchException>(() => EmbeddedVectorStore.OpenOrCreateAsync(path, 6, "a"));
+        await using var again = await EmbeddedVectorStore.OpenOrCreateAsync(path, 5, "a");
+        Assert.Equal(1, again.Count);
     }
 
     [Fact]
-    public async Task OpenAsync_TruncatedFiles_AreRejectedWithTheFileName()
+    public async Task UpsertAsync_InvalidVectorInTheBatch_StoresNothingOfIt()
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var bytes = await SavedIndexBytesAsync(dir);
-        var path = dir.Combine("truncated.isvs");
-        var random = new Random(5);
-        var lengths = new[] { 0, 1, 7, 8, 100, 127, 128, 129, 4096, bytes.Length - 1 }
-            .Concat(Enumerable.Range(0, 10).Select(_ => random.Next(bytes.Length)));
-        foreach (var length in lengths)
+        var path = dir.Combine("index.db");
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 3, "m");
+        await store.UpsertAsync(new VectorRecord("keep", new float[] { 1, 0, 0 }));
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => store.UpsertAsync([new VectorRecord("a", new float[] { 0, 1, 0 }), new VectorRecord("bad", new float[] { float.NaN, 0, 0 })]));
+        Assert.Equal("records", ex.ParamName);
+        Assert.Contains("bad", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(["keep"], store.GetIds());
+        await using var reopened = await EmbeddedVectorStore.OpenAsync(path);
+        Assert.Equal(["keep"], reopened.GetIds());
+    }
+
+    [Fact]
+    public async Task OpenAsync_FlippedByteInsideAVector_IsReportedWithFileAndId()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("flipped.db");
+        var rows = TestVectors.Random(6, 40, 256);
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 256, "m"))
+        {
+            await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"rec-{i}", r)));
+        }
+
+        // Find record 17's stored unit vector in the file and flip one bit in the middle of it.
+        var bytes = await File.ReadAllBytesAsync(path);
+        var unit = new float[256];
+        var norm = MathF.Sqrt(rows[17].Sum(x => x * x));
+        for (var d = 0; d < 256; d++)
+        {
+            unit[d] = rows[17][d] / norm;
+        }
+
+        var needle = System.Runtime.InteropServices.MemoryMarshal.AsBytes(unit.AsSpan(0, 16)).ToArray();
+        var at = bytes.AsSpan().IndexOf(needle);
+        Assert.True(at > 0, "the vector was not found in the file");
+        bytes[at + 500] ^= 0x04;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var ex = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
+        Assert.Equal(path, ex.FilePath);
+        Assert.Contains("rec-17", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("checksum", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(path));
+    }
+
+    [Fact]
+    public async Task OpenAsync_TruncatedFile_IsRefusedWithTheFileName()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var good = dir.Combine("good.db");
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(good, 256, "m"))
+        {
+            await store.UpsertAsync(TestVectors.Random(7, 300, 256).Select((r, i) => new VectorRecord($"r{i}", r)));
+        }
+
+        var bytes = await File.ReadAllBytesAsync(good);
+        var path = dir.Combine("truncated.db");
+        var random = new Random(8);
+        foreach (var length in new[] { 0, 10, 99, 100, 4096, 8192, bytes.Length / 2, bytes.Length - 4096, bytes.Length - 1 }.Concat(Enumerable.Range(0, 6).Select(_ => random.Next(100, bytes.Length))))
         {
             await File.WriteAllBytesAsync(path, bytes.AsSpan(0, length).ToArray());
             var ex = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
             Assert.Equal(path, ex.FilePath);
             Assert.Contains(path, ex.Message, StringComparison.Ordinal);
             Assert.Equal(length, new FileInfo(path).Length);
+            File.Delete(path + "-wal");
+            File.Delete(path + "-shm");
         }
     }
 
     [Fact]
-    public async Task OpenAsync_BitFlipAnywhere_IsRejected()
+    public async Task OpenAsync_ForeignSqliteTextAndNewerFiles_GiveClearErrors()
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var bytes = await SavedIndexBytesAsync(dir);
-        var path = dir.Combine("flipped.isvs");
-        var random = new Random(6);
-
-        // Every header byte, then random positions in the metadata, the padding and the vectors.
-        var positions = Enumerable.Range(0, IndexFileFormat.HeaderSize).Concat(Enumerable.Range(0, 200).Select(_ => random.Next(bytes.Length)));
-        foreach (var position in positions)
+        var foreign = dir.Combine("photos.db");
+        using (var connection = new SqliteConnection($"Data Source={foreign};Pooling=False"))
         {
-            var corrupt = (byte[])bytes.Clone();
-            corrupt[position] ^= (byte)(1 << random.Next(8));
-            await File.WriteAllBytesAsync(path, corrupt);
-            if (position >= IndexFileFormat.HeaderSize && IsPadding(bytes, position))
-            {
-                // Padding between the sections carries no data; a flip there is harmless but must not break opening.
-                await using var ok = await EmbeddedVectorStore.OpenAsync(path);
-                continue;
-            }
-
-            var ex = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
-            Assert.Contains("flipped.isvs", ex.Message, StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
-    public async Task OpenAsync_ForeignAndFutureFiles_GiveClearErrors()
-    {
-        using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("foreign.bin");
-        await File.WriteAllTextAsync(path, "{\"this\": \"is json, not an index\"}" + new string(' ', 500));
-        var foreign = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
-        Assert.Contains("not an ImageSimilarity vector index", foreign.Message, StringComparison.Ordinal);
-
-        var bytes = await SavedIndexBytesAsync(dir);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 2);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(120), System.IO.Hashing.XxHash3.HashToUInt64(bytes.AsSpan(0, 120)));
-        await File.WriteAllBytesAsync(path, bytes);
-        var future = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
-        Assert.Contains("version 2", future.Message, StringComparison.Ordinal);
-
-        await Assert.ThrowsAsync<FileNotFoundException>(() => EmbeddedVectorStore.OpenAsync(dir.Combine("missing.isvs")));
-    }
-
-    [Fact]
-    public async Task SaveAsync_OverExistingIndex_ReplacesIt()
-    {
-        using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("index.isvs");
-        await using var store = EmbeddedVectorStore.Create(3, "m");
-        await store.UpsertAsync(new VectorRecord("a", new float[] { 1, 0, 0 }));
-        await store.SaveAsync(path);
-        await store.UpsertAsync(new VectorRecord("b", new float[] { 0, 1, 0 }));
-        await store.SaveAsync(path);
-        await using var opened = await EmbeddedVectorStore.OpenAsync(path);
-        Assert.Equal(2, opened.Count);
-    }
-
-    [Fact]
-    public async Task SaveAsync_WhileWritersRun_SavesAConsistentSnapshot()
-    {
-        using var dir = TestPaths.CreateTempDirectory();
-        await using var store = EmbeddedVectorStore.Create(Dimension, "m");
-        var random = new Random(11);
-        using var stop = new CancellationTokenSource();
-
-        // Each batch upserts a pair; a batch under 256 records is applied atomically, so a save holds both or neither.
-        var writer = Task.Run(async () =>
-        {
-            for (var i = 0; !stop.IsCancellationRequested; i++)
-            {
-                var v = TestVectors.Random(random, Dimension);
-                await store.UpsertAsync([new VectorRecord($"a{i}", v), new VectorRecord($"b{i}", v)]);
-            }
-        });
-
-        for (var save = 0; save < 5; save++)
-        {
-            var path = dir.Combine($"snapshot{save}.isvs");
-            await store.SaveAsync(path);
-            await using var opened = await EmbeddedVectorStore.OpenAsync(path);
-            var ids = opened.GetIds().ToHashSet();
-            Assert.Equal(0, ids.Count % 2);
-            foreach (var id in ids.Where(id => id[0] == 'a'))
-            {
-                Assert.Contains("b" + id[1..], ids);
-            }
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE photos (name TEXT, taken INTEGER); INSERT INTO photos VALUES ('a.jpg', 1);";
+            command.ExecuteNonQuery();
         }
 
-        await stop.CancelAsync();
-        await writer;
+        var before = await File.ReadAllBytesAsync(foreign);
+        var ex = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(foreign));
+        Assert.Contains("SQLite database but not an ImageSimilarity vector index", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(foreign, ex.FilePath);
+        await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenOrCreateAsync(foreign, 4, "m"));
+        await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.ReadInfoAsync(foreign));
+        Assert.Equal(before, await File.ReadAllBytesAsync(foreign));
+
+        var text = dir.Combine("notes.db");
+        await File.WriteAllTextAsync(text, "these are my notes, not an index\n");
+        Assert.Contains("not an ImageSimilarity vector index", (await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(text))).Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenOrCreateAsync(text, 4, "m"));
+        Assert.Equal("these are my notes, not an index\n", await File.ReadAllTextAsync(text));
+
+        var empty = dir.Combine("empty.db");
+        await File.WriteAllBytesAsync(empty, []);
+        Assert.Contains("empty", (await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(empty))).Message, StringComparison.Ordinal);
+
+        var newer = dir.Combine("newer.db");
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(newer, 4, "m"))
+        {
+        }
+
+        Sql(newer, "UPDATE properties SET value = '3' WHERE scope = 'store' AND key = 'format_version'");
+        Assert.Contains("version 3", (await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(newer))).Message, StringComparison.Ordinal);
+        Sql(newer, "UPDATE properties SET value = '1073741824' WHERE scope = 'store' AND key = 'format_version' OR key = 'dimension'");
+        Sql(newer, "UPDATE properties SET value = '2' WHERE key = 'format_version'");
+        Assert.Contains("dimension", (await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(newer))).Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAsync<FileNotFoundException>(() => EmbeddedVectorStore.OpenAsync(dir.Combine("missing.db")));
+    }
+
+    [Fact]
+    public async Task OpenAsync_RowWithWrongVectorLengthOrBadMetadata_IsReportedWithTheId()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("edited.db");
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 4, "m"))
+        {
+            await store.UpsertAsync([new VectorRecord("a", new float[] { 1, 2, 3, 4 }), new VectorRecord("b", new float[] { 4, 3, 2, 1 })]);
+        }
+
+        Sql(path, "UPDATE records SET vector = zeroblob(1000000) WHERE id = 'b'");
+        var ex = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
+        Assert.Contains("'b'", ex.Message, StringComparison.Ordinal);
+        Sql(path, "DELETE FROM records WHERE id = 'b'");
+        Sql(path, "UPDATE records SET metadata = '[1, 2]' WHERE id = 'a'");
+        Assert.Contains("'a'", (await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SaveChangesAsync_WritesPropertiesAndCheckpoints()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.db");
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 4, "m");
+        store.Properties["a"] = "1";
+        store.Properties["b"] = "2";
+        await store.SaveChangesAsync();
+        store.Properties.Remove("a");
+        await store.SaveChangesAsync();
+        var info = await EmbeddedVectorStore.ReadInfoAsync(path);
+        Assert.False(info.Properties.ContainsKey("a"));
+        Assert.Equal("2", info.Properties["b"]);
+
+        // In-memory stores have nothing to save.
+        await using var memory = EmbeddedVectorStore.Create(4, "m");
+        await memory.SaveChangesAsync();
+        Assert.Null(memory.FilePath);
+    }
+
+    [Fact]
+    public async Task SaveAsync_OverAnIndexInUse_IsRefused()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.db");
+        await using var live = await EmbeddedVectorStore.OpenOrCreateAsync(path, 3, "m");
+        await live.UpsertAsync(new VectorRecord("a", new float[] { 1, 0, 0 }));
+        await using var copy = EmbeddedVectorStore.Create(3, "m");
+        var ex = await Assert.ThrowsAsync<IOException>(() => copy.SaveAsync(path));
+        Assert.Contains("write-ahead log", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await live.CountAsync());
     }
 
     [Fact]
     public async Task SaveAsync_Cancelled_LeavesTheOldFileAndNoTemporaryFile()
     {
         using var dir = TestPaths.CreateTempDirectory();
-        var path = dir.Combine("index.isvs");
+        var path = dir.Combine("index.db");
         await using var store = EmbeddedVectorStore.Create(Dimension, "m");
-        await store.UpsertAsync(new VectorRecord("a", TestVectors.Random(1, 1, Dimension)[0]));
+        await store.UpsertAsync(TestVectors.Random(1, 3000, Dimension).Select((r, i) => new VectorRecord($"r{i}", r)));
         await store.SaveAsync(path);
         var before = await File.ReadAllBytesAsync(path);
         await store.UpsertAsync(new VectorRecord("b", TestVectors.Random(2, 1, Dimension)[0]));
@@ -245,24 +340,15 @@ public sealed class PersistenceTests
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(path, cts.Token));
         Assert.Equal(before, await File.ReadAllBytesAsync(path));
-        Assert.False(File.Exists(path + ".tmp"));
+        Assert.Single(Directory.GetFiles(dir.Path));
     }
 
-    private static bool IsPadding(byte[] bytes, int position)
+    internal static void Sql(string path, string sql)
     {
-        var metaLength = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(40));
-        var vectorOffset = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(48));
-        return position >= IndexFileFormat.HeaderSize + metaLength && position < vectorOffset;
-    }
-
-    private static async Task<byte[]> SavedIndexBytesAsync(TempDirectory dir)
-    {
-        var path = dir.Combine($"good-{Guid.NewGuid():N}.isvs");
-        await using var store = EmbeddedVectorStore.Create(Dimension, "m");
-        var rows = TestVectors.Random(8, 300, Dimension);
-        await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"r{i}", r, new Dictionary<string, string> { ["k"] = "v" })));
-        store.Properties["preset"] = "keras";
-        await store.SaveAsync(path);
-        return await File.ReadAllBytesAsync(path);
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 }

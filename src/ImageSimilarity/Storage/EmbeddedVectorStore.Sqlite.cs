@@ -1,0 +1,463 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+
+namespace ImageSimilarity.Storage;
+
+/// <summary>The store bound to an SQLite index file: write-through commits and catching up with other processes.</summary>
+public sealed partial class EmbeddedVectorStore
+{
+    // Serialises every use of the database connection in this process (SQLite connections are single-threaded).
+    private readonly SemaphoreSlim _dbGate = new(1, 1);
+    private SqliteIndex? _index;
+    private long _seenSeq;
+    private long _seenDataVersion = -1;
+    private Dictionary<string, string> _persistedProperties = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets a value indicating whether the store is bound to an index file it cannot change (a read-only file, folder
+    /// or mount): searches work, writes throw <see cref="UnauthorizedAccessException"/>.
+    /// </summary>
+    public bool IsReadOnly => _index?.IsReadOnly ?? false;
+
+    private static EmbeddedVectorStore OpenSqlite(string path, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
+    {
+        var index = SqliteIndex.Open(path, allowWrite: true);
+        try
+        {
+            var store = Load(index, options, cancellationToken);
+            store._index = index;
+            store.RememberFile(path);
+            return store;
+        }
+        catch (SqliteException ex)
+        {
+            index.Dispose();
+            throw SqliteIndex.Corrupt(path, ex);
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the whole index into a new store, in one read transaction (a consistent snapshot).</summary>
+    private static EmbeddedVectorStore Load(SqliteIndex index, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
+    {
+        var version = index.DataVersion();
+        index.Begin(write: false);
+        try
+        {
+            index.ReadHeader();
+            var count = index.CountRecords();
+            if (count > int.MaxValue)
+            {
+                throw new IndexFileException(index.Path, $"it holds {count} records, more than a store can hold.");
+            }
+
+            var effective = options ?? new EmbeddedVectorStoreOptions { Precision = index.Precision };
+            var store = new EmbeddedVectorStore(index.Dimension, index.ModelId, effective, index.CreatedUtc, index.UpdatedUtc);
+            store._blocks.EnsureCapacity(count);
+            store._ids = new string?[Math.Max(16, count)];
+            store._metadata = new IReadOnlyDictionary<string, string>[store._ids.Length];
+            var filePrecision = index.Precision;
+            index.ReadRecords(-1, (id, metadata, bytes) => store.PutRow(id, metadata, bytes, filePrecision), cancellationToken);
+            store._persistedProperties = index.ReadUserProperties();
+            foreach (var (key, value) in store._persistedProperties)
+            {
+                store._properties[key] = value;
+            }
+
+            store._seenSeq = index.ChangeSeq;
+            store._seenDataVersion = version;
+            index.Commit();
+            return store;
+        }
+        catch
+        {
+            index.TryRollback();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Picks up what other processes committed since this store last looked (cheap when nothing changed: one
+    /// <c>PRAGMA data_version</c>). Skipped while this process is writing (its write catches up first anyway).
+    /// </summary>
+    private void Refresh(CancellationToken cancellationToken)
+    {
+        if (_index is not { } index || !_dbGate.Wait(0))
+        {
+            return;
+        }
+
+        try
+        {
+            var version = index.DataVersion();
+            if (version == _seenDataVersion)
+            {
+                return;
+            }
+
+            index.Begin(write: false);
+            try
+            {
+                CatchUp(index, cancellationToken);
+                index.Commit();
+            }
+            catch
+            {
+                index.TryRollback();
+                throw;
+            }
+
+            _seenDataVersion = version;
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteIndex.Corrupt(index.Path, ex);
+        }
+        finally
+        {
+            _dbGate.Release();
+        }
+    }
+
+    /// <summary>Applies other processes' committed changes (deletions, then upserts, then properties). Inside a transaction.</summary>
+    private void CatchUp(SqliteIndex index, CancellationToken cancellationToken)
+    {
+        index.ReadHeader();
+        if (index.ChangeSeq == _seenSeq)
+        {
+            return;
+        }
+
+        var deleted = index.ReadDeletions(_seenSeq);
+        if (deleted.Count > 0)
+        {
+            EnterWrite();
+            try
+            {
+                foreach (var id in deleted)
+                {
+                    RemoveFromMemory(id);
+                }
+            }
+            finally
+            {
+                _lock.ExitWriteLock();
+            }
+        }
+
+        var filePrecision = index.Precision;
+        index.ReadRecords(
+            _seenSeq,
+            (id, metadata, bytes) =>
+            {
+                EnterWrite();
+                try
+                {
+                    PutRow(id, metadata, bytes, filePrecision);
+                }
+                finally
+                {
+                    _lock.ExitWriteLock();
+                }
+            },
+            cancellationToken);
+
+        var stored = index.ReadUserProperties();
+        foreach (var (key, value) in stored)
+        {
+            if (!_persistedProperties.TryGetValue(key, out var old) || old != value)
+            {
+                _properties[key] = value;
+            }
+        }
+
+        foreach (var (key, old) in _persistedProperties)
+        {
+            if (!stored.ContainsKey(key) && _properties.TryGetValue(key, out var mine) && mine == old)
+            {
+                _properties.TryRemove(key, out _);
+            }
+        }
+
+        _persistedProperties = stored;
+        _seenSeq = index.ChangeSeq;
+        Interlocked.Exchange(ref _updatedTicks, index.UpdatedUtc.UtcTicks);
+    }
+
+    /// <summary>Upserts as one committed transaction: durable when it returns.</summary>
+    private async Task UpsertDurableAsync(SqliteIndex index, IEnumerable<VectorRecord> records, CancellationToken cancellationToken)
+    {
+        // Validate everything first, so a bad vector fails the call before anything is written.
+        var list = records as IReadOnlyList<VectorRecord> ?? [.. records];
+        var dim = Dimension;
+        var check = new float[dim];
+        foreach (var record in list)
+        {
+            if (record is null)
+            {
+                throw new ArgumentException("The records contain null.", nameof(records));
+            }
+
+            VectorMath.Normalize(record.Vector.Span, check, dim, $"The vector of '{record.Id}'", nameof(records));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfReadOnly(index);
+        await _dbGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var cancelled = false;
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var touched = new List<string>(list.Count);
+            var committed = false;
+            try
+            {
+                index.Begin(write: true);
+                CatchUp(index, CancellationToken.None);
+                var seq = index.NextSeq(DateTimeOffset.UtcNow);
+                var buffer = new float[UpsertChunk * dim];
+                var fileRow = new byte[index.RowBytes];
+                var pending = new VectorRecord[UpsertChunk];
+                for (var start = 0; start < list.Count; start += UpsertChunk)
+                {
+                    if (start > 0 && cancellationToken.IsCancellationRequested)
+                    {
+                        // Keep what is written: commit it, then report the cancellation.
+                        cancelled = true;
+                        break;
+                    }
+
+                    var n = Math.Min(UpsertChunk, list.Count - start);
+                    for (var i = 0; i < n; i++)
+                    {
+                        var record = list[start + i];
+                        var unit = buffer.AsSpan(i * dim, dim);
+                        VectorMath.Normalize(record.Vector.Span, unit, dim, $"The vector of '{record.Id}'", nameof(records));
+                        index.Upsert(record.Id, seq, ToFileBytes(unit, index.Precision, fileRow), SqliteIndex.MetadataJson(record.Metadata));
+                        pending[i] = record;
+                        touched.Add(record.Id);
+                    }
+
+                    WriteChunk(pending, buffer, n);
+                }
+
+                index.WriteUserProperties(_properties.ToArray(), _persistedProperties);
+                var properties = new Dictionary<string, string>(_properties, StringComparer.Ordinal);
+                index.Commit();
+                committed = true;
+                _seenSeq = seq;
+                _persistedProperties = properties;
+                Interlocked.Exchange(ref _updatedTicks, index.UpdatedUtc.UtcTicks);
+            }
+            catch (SqliteException ex) when (!committed)
+            {
+                Undo(index, touched);
+                throw WriteFailed(index.Path, ex);
+            }
+            catch when (!committed)
+            {
+                Undo(index, touched);
+                throw;
+            }
+        }
+        finally
+        {
+            _dbGate.Release();
+        }
+
+        if (cancelled)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    private async Task<bool> DeleteDurableAsync(SqliteIndex index, string id, CancellationToken cancellationToken)
+    {
+        ThrowIfReadOnly(index);
+        await _dbGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var committed = false;
+            try
+            {
+                index.Begin(write: true);
+                CatchUp(index, CancellationToken.None);
+                var seq = index.NextSeq(DateTimeOffset.UtcNow);
+                if (!index.Delete(id, seq))
+                {
+                    index.TryRollback();
+                    return false;
+                }
+
+                index.Commit();
+                committed = true;
+                _seenSeq = seq;
+                Interlocked.Exchange(ref _updatedTicks, index.UpdatedUtc.UtcTicks);
+            }
+            catch (SqliteException ex) when (!committed)
+            {
+                index.TryRollback();
+                throw WriteFailed(index.Path, ex);
+            }
+            catch when (!committed)
+            {
+                index.TryRollback();
+                throw;
+            }
+
+            EnterWrite();
+            try
+            {
+                RemoveFromMemory(id);
+            }
+            finally
+            {
+                _lock.ExitWriteLock();
+            }
+
+            return true;
+        }
+        finally
+        {
+            _dbGate.Release();
+        }
+    }
+
+    /// <summary>Writes the store properties (the only changes not committed by a write) and checkpoints the log.</summary>
+    private async Task SaveBoundAsync(SqliteIndex index, CancellationToken cancellationToken)
+    {
+        await _dbGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var properties = new Dictionary<string, string>(_properties, StringComparer.Ordinal);
+            var changed = properties.Count != _persistedProperties.Count
+                || properties.Any(p => !_persistedProperties.TryGetValue(p.Key, out var v) || v != p.Value);
+            if (changed && !index.IsReadOnly)
+            {
+                try
+                {
+                    index.Begin(write: true);
+                    CatchUp(index, CancellationToken.None);
+                    index.NextSeq(DateTimeOffset.UtcNow);
+                    index.WriteUserProperties(properties, _persistedProperties);
+                    index.Commit();
+                    _seenSeq = index.ChangeSeq;
+                    _persistedProperties = properties;
+                }
+                catch (SqliteException ex)
+                {
+                    index.TryRollback();
+                    throw WriteFailed(index.Path, ex);
+                }
+            }
+
+            if (!index.IsReadOnly)
+            {
+                index.Checkpoint();
+            }
+        }
+        finally
+        {
+            _dbGate.Release();
+        }
+    }
+
+    /// <summary>After a failed transaction: puts the records it touched in memory back to what the file holds.</summary>
+    private void Undo(SqliteIndex index, List<string> touched)
+    {
+        index.TryRollback();
+        if (touched.Count == 0)
+        {
+            return;
+        }
+
+        var bytes = new byte[index.RowBytes];
+        EnterWrite();
+        try
+        {
+            foreach (var id in touched)
+            {
+                if (index.TryReadRecord(id, bytes, out var metadata))
+                {
+                    PutRow(id, metadata, bytes, index.Precision);
+                }
+                else
+                {
+                    RemoveFromMemory(id);
+                }
+            }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    private static ReadOnlySpan<byte> ToFileBytes(ReadOnlySpan<float> unit, VectorPrecision filePrecision, byte[] scratch)
+    {
+        if (filePrecision == VectorPrecision.Single)
+        {
+            return MemoryMarshal.AsBytes(unit);
+        }
+
+        TensorPrimitives.ConvertToHalf(unit, MemoryMarshal.Cast<byte, Half>(scratch.AsSpan()));
+        return scratch;
+    }
+
+    private void ThrowIfReadOnly(SqliteIndex index)
+    {
+        if (index.IsReadOnly)
+        {
+            throw new UnauthorizedAccessException($"The index '{index.Path}' was opened read-only (the file, its folder or its mount is not writable): it can be searched but not changed.");
+        }
+    }
+
+    /// <summary>Stores one row read from the file (in the file's precision) in memory. Caller holds the write lock (or owns the store).</summary>
+    private void PutRow(string id, IReadOnlyDictionary<string, string> metadata, ReadOnlySpan<byte> bytes, VectorPrecision filePrecision)
+    {
+        if (!_slotById.TryGetValue(id, out var slot))
+        {
+            slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
+            _slotById.Add(id, slot);
+            _ids[slot] = id;
+        }
+
+        var block = slot / _blocks.RowsPerBlock;
+        var target = _blocks.RowBytes(block, slot - (block * _blocks.RowsPerBlock), 1);
+        if (filePrecision == Precision)
+        {
+            bytes.CopyTo(target);
+        }
+        else if (filePrecision == VectorPrecision.Half)
+        {
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), MemoryMarshal.Cast<byte, float>(target));
+        }
+        else
+        {
+            TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<byte, float>(bytes), MemoryMarshal.Cast<byte, Half>(target));
+        }
+
+        _metadata[slot] = metadata;
+    }
+
+    /// <summary>Removes a record from memory. Caller holds the write lock.</summary>
+    private bool RemoveFromMemory(string id)
+    {
+        if (!_slotById.Remove(id, out var slot))
+        {
+            return false;
+        }
+
+        _ids[slot] = null;
+        _metadata[slot] = NoMetadata;
+        _freeSlots.Push(slot);
+        return true;
+    }
+}

@@ -1,0 +1,621 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace ImageSimilarity.Storage;
+
+/// <summary>
+/// The index file (format version 2): one SQLite database in WAL mode. Owns one connection; not thread-safe
+/// (<see cref="EmbeddedVectorStore"/> serialises every call with its database gate).
+/// </summary>
+/// <remarks>
+/// <code>
+/// PRAGMA application_id = 0x49535653  -- 'ISVS': marks the file as ours
+/// properties(scope, key, value)       -- scope 'store': format, format_version, dimension, model_id, precision,
+///                                     --   created_utc, updated_utc, change_seq; scope 'user': free properties
+/// records(id, seq, checksum, metadata, vector)  -- vector last so reading the small columns never walks overflow pages
+/// deletions(id, seq)                  -- ids deleted at change seq, so other processes can follow deletes
+/// </code>
+/// Every write transaction takes the next <c>change_seq</c> and stamps its rows with it; a process that has the index
+/// open loads the rows with a higher seq than it has seen when <c>PRAGMA data_version</c> says another connection
+/// committed.
+/// </remarks>
+internal sealed class SqliteIndex : IDisposable
+{
+    public const int ApplicationId = 0x49535653;
+    public const int FormatVersion = 2;
+    public const string FormatName = "ImageSimilarity.VectorIndex";
+    public const int MaxDimension = 65_536;
+
+    // SQLite's own limit for one mapping in this build (SQLITE_MAX_MMAP_SIZE); reads past it use pread.
+    private const long MmapSize = 0x7fff0000;
+
+    private static readonly string[] Schema =
+    [
+        "CREATE TABLE properties (scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID",
+        "CREATE TABLE records (id TEXT NOT NULL UNIQUE, seq INTEGER NOT NULL, checksum INTEGER NOT NULL, metadata TEXT NOT NULL, vector BLOB NOT NULL)",
+        "CREATE INDEX records_seq ON records (seq)",
+        "CREATE TABLE deletions (id TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE INDEX deletions_seq ON deletions (seq)",
+    ];
+
+    private readonly SqliteConnection _connection;
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+    private SqliteIndex(string path, SqliteConnection connection, bool readOnly)
+    {
+        Path = path;
+        _connection = connection;
+        IsReadOnly = readOnly;
+    }
+
+    public string Path { get; }
+
+    public bool IsReadOnly { get; }
+
+    public int Dimension { get; private set; }
+
+    public string ModelId { get; private set; } = string.Empty;
+
+    public VectorPrecision Precision { get; private set; }
+
+    public DateTimeOffset CreatedUtc { get; private set; }
+
+    public DateTimeOffset UpdatedUtc { get; private set; }
+
+    public long ChangeSeq { get; private set; }
+
+    public int ElementSize => Precision == VectorPrecision.Half ? 2 : 4;
+
+    public int RowBytes => Dimension * ElementSize;
+
+    /// <summary>Tells whether the file starts with SQLite's signature (the caller then opens it with <see cref="Open"/>).</summary>
+    public static bool HasSqliteSignature(ReadOnlySpan<byte> start) => start.StartsWith("SQLite format 3\0"u8);
+
+    /// <summary>
+    /// Creates a new, empty index file at <paramref name="path"/>, which must not exist. With <paramref name="bulk"/>
+    /// (for a file nobody else sees yet, written under a temporary name) there is no journal and no sync while it is
+    /// filled; call <see cref="FinishBulk"/> after the last commit and flush the file before renaming it.
+    /// </summary>
+    public static SqliteIndex Create(string path, int dimension, string modelId, VectorPrecision precision, DateTimeOffset created, DateTimeOffset updated, IEnumerable<KeyValuePair<string, string>> userProperties, bool bulk = false)
+    {
+        var connection = Connect(path, SqliteOpenMode.ReadWriteCreate, immutable: false);
+        var index = new SqliteIndex(path, connection, readOnly: false);
+        try
+        {
+            index.Execute(string.Create(CultureInfo.InvariantCulture, $"PRAGMA application_id = {ApplicationId};"));
+            index.Execute(bulk ? "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" : "PRAGMA journal_mode = WAL;");
+            index.Execute("BEGIN IMMEDIATE");
+            foreach (var statement in Schema)
+            {
+                index.Execute(statement);
+            }
+
+            index.Dimension = dimension;
+            index.ModelId = modelId;
+            index.Precision = precision;
+            index.CreatedUtc = created;
+            index.UpdatedUtc = updated;
+            index.SetStoreProperty("format", FormatName);
+            index.SetStoreProperty("format_version", FormatVersion.ToString(CultureInfo.InvariantCulture));
+            index.SetStoreProperty("dimension", dimension.ToString(CultureInfo.InvariantCulture));
+            index.SetStoreProperty("model_id", modelId);
+            index.SetStoreProperty("precision", PrecisionName(precision));
+            index.SetStoreProperty("created_utc", created.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            index.SetStoreProperty("updated_utc", updated.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            index.SetStoreProperty("change_seq", "0");
+            index.WriteUserProperties(userProperties, new Dictionary<string, string>(StringComparer.Ordinal));
+            index.Execute("COMMIT");
+            return index;
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens an existing index file: read-write when the file and its folder are writable, otherwise read-only
+    /// (and, when SQLite cannot create its shared-memory file beside it, as an immutable file).
+    /// </summary>
+    /// <exception cref="IndexFileException">The file is not an ImageSimilarity index, or it is corrupt or newer.</exception>
+    public static SqliteIndex Open(string path, bool allowWrite)
+    {
+        var attempts = allowWrite
+            ? new[] { (SqliteOpenMode.ReadWrite, false), (SqliteOpenMode.ReadOnly, false), (SqliteOpenMode.ReadOnly, true) }
+            : [(SqliteOpenMode.ReadOnly, false), (SqliteOpenMode.ReadOnly, true)];
+        SqliteException? last = null;
+        foreach (var (mode, immutable) in attempts)
+        {
+            if (immutable && new FileInfo(path + "-wal") is { Exists: true, Length: > 0 })
+            {
+                // Immutable mode would ignore the commits still in the log: refuse rather than show an old state.
+                throw new IndexFileException(path, $"it cannot be opened for writing, and its write-ahead log '{path}-wal' holds commits that a read-only open cannot apply. Open it once where the folder is writable.", last!);
+            }
+
+            SqliteConnection? connection = null;
+            try
+            {
+                connection = Connect(path, mode, immutable);
+                var readOnly = mode == SqliteOpenMode.ReadOnly || SQLitePCL.raw.sqlite3_db_readonly(connection.Handle, "main") == 1;
+                var index = new SqliteIndex(path, connection, readOnly);
+                connection = null;
+                try
+                {
+                    index.ReadHeader();
+                    return index;
+                }
+                catch
+                {
+                    index.Dispose();
+                    throw;
+                }
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is 8 /* READONLY */ or 14 /* CANTOPEN */ or 10 /* IOERR */)
+            {
+                // Cannot write the -wal/-shm files beside a read-only file or folder: try the next, more modest mode.
+                last = ex;
+            }
+            catch (SqliteException ex)
+            {
+                throw Corrupt(path, ex);
+            }
+            finally
+            {
+                connection?.Dispose();
+            }
+        }
+
+        throw Corrupt(path, last!);
+    }
+
+    public static IndexFileException Corrupt(string path, SqliteException ex) => ex.SqliteErrorCode switch
+    {
+        26 /* NOTADB */ => new IndexFileException(path, "it is not an ImageSimilarity vector index (SQLite says: file is not a database).", ex),
+        11 /* CORRUPT */ => new IndexFileException(path, $"the SQLite database is corrupt or truncated ({ex.Message}). Restore it from a backup or rebuild the index.", ex),
+        _ => new IndexFileException(path, $"SQLite cannot read it ({ex.Message}).", ex),
+    };
+
+    public static string PrecisionName(VectorPrecision precision) => precision == VectorPrecision.Half ? "float16" : "float32";
+
+    /// <summary>The checksum stored with a row: XxHash3 (64-bit, seed 0) of the vector blob, as a signed integer.</summary>
+    public static long Checksum(ReadOnlySpan<byte> vector) => unchecked((long)XxHash3.HashToUInt64(vector));
+
+    /// <summary>Writes metadata as a JSON object of strings.</summary>
+    public static string MetadataJson(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (metadata.Count == 0)
+        {
+            return "{}";
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (key, value) in metadata)
+            {
+                writer.WriteString(key, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>Reads a JSON object of strings; <see langword="null"/> when the text is anything else.</summary>
+    public static Dictionary<string, string>? ParseMetadata(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 2 });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject)
+                {
+                    return reader.Read() ? null : result;
+                }
+
+                var key = reader.GetString()!;
+                if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+                {
+                    return null;
+                }
+
+                result[key] = reader.GetString()!;
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    public void Execute(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Gets SQLite's data version: it changes when another connection commits (PRAGMA data_version).</summary>
+    public long DataVersion() => (long)Scalar("PRAGMA data_version")!;
+
+    public void Begin(bool write) => Execute(write ? "BEGIN IMMEDIATE" : "BEGIN");
+
+    public void Commit() => Execute("COMMIT");
+
+    public void TryRollback()
+    {
+        try
+        {
+            if (!_connection.Handle!.IsInvalid && SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+            {
+                Execute("ROLLBACK");
+            }
+        }
+        catch (SqliteException)
+        {
+            // SQLite rolls back on its own when a statement fails with SQLITE_FULL or an I/O error.
+        }
+    }
+
+    /// <summary>Re-reads the store properties (within a transaction, so it matches the rows read with it).</summary>
+    public void ReadHeader()
+    {
+        var store = ReadProperties("store");
+        if (store is null)
+        {
+            throw new IndexFileException(Path, "it is an SQLite database but not an ImageSimilarity vector index (it has no 'properties' table).");
+        }
+
+        if (!store.TryGetValue("format", out var format) || format != FormatName)
+        {
+            throw new IndexFileException(Path, $"it is an SQLite database but not an ImageSimilarity vector index (its format property is '{format}').");
+        }
+
+        if (!int.TryParse(store.GetValueOrDefault("format_version"), NumberStyles.None, CultureInfo.InvariantCulture, out var version) || version < FormatVersion)
+        {
+            throw new IndexFileException(Path, $"its format version '{store.GetValueOrDefault("format_version")}' is not one this library reads.");
+        }
+
+        if (version > FormatVersion)
+        {
+            throw new IndexFileException(Path, $"it uses format version {version}, newer than the version {FormatVersion} this library reads; update ImageSimilarity.");
+        }
+
+        if (!int.TryParse(store.GetValueOrDefault("dimension"), NumberStyles.None, CultureInfo.InvariantCulture, out var dimension) || dimension <= 0 || dimension > MaxDimension)
+        {
+            throw new IndexFileException(Path, $"its dimension '{store.GetValueOrDefault("dimension")}' is not between 1 and {MaxDimension}.");
+        }
+
+        Precision = store.GetValueOrDefault("precision") switch
+        {
+            "float32" => VectorPrecision.Single,
+            "float16" => VectorPrecision.Half,
+            var other => throw new IndexFileException(Path, $"its precision '{other}' is neither float32 nor float16."),
+        };
+
+        if (store.GetValueOrDefault("model_id") is not { Length: > 0 } model)
+        {
+            throw new IndexFileException(Path, "it has no model id.");
+        }
+
+        Dimension = dimension;
+        ModelId = model;
+        CreatedUtc = ParseTime(store, "created_utc");
+        UpdatedUtc = ParseTime(store, "updated_utc");
+        ChangeSeq = long.TryParse(store.GetValueOrDefault("change_seq"), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+            ? seq
+            : throw new IndexFileException(Path, "its change_seq property is missing or malformed.");
+    }
+
+    public Dictionary<string, string> ReadUserProperties() => ReadProperties("user") ?? new(StringComparer.Ordinal);
+
+    public long CountRecords() => (long)Scalar("SELECT count(*) FROM records")!;
+
+    public long FileSize()
+    {
+        long size = 0;
+        foreach (var file in new[] { Path, Path + "-wal" })
+        {
+            try
+            {
+                size += new FileInfo(file).Length;
+            }
+            catch (FileNotFoundException)
+            {
+            }
+        }
+
+        return size;
+    }
+
+    /// <summary>Reads records (id, metadata, vector) with a change seq above <paramref name="afterSeq"/>, in storage order.</summary>
+    /// <param name="afterSeq">-1 for all records.</param>
+    /// <param name="row">Called per record with the id, the metadata and the vector bytes (valid during the call only).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="IndexFileException">A vector has the wrong length or fails its checksum, or metadata is malformed.</exception>
+    public void ReadRecords(long afterSeq, Action<string, IReadOnlyDictionary<string, string>, ReadOnlySpan<byte>> row, CancellationToken cancellationToken)
+    {
+        var command = Prepared(afterSeq < 0
+            ? "SELECT id, checksum, metadata, vector FROM records ORDER BY rowid"
+            : "SELECT id, checksum, metadata, vector FROM records WHERE seq > $after ORDER BY rowid");
+        command.Parameters.Clear();
+        if (afterSeq >= 0)
+        {
+            command.Parameters.AddWithValue("$after", afterSeq);
+        }
+
+        var expected = RowBytes;
+        var buffer = new byte[expected];
+        using var reader = command.ExecuteReader();
+        var n = 0;
+        while (reader.Read())
+        {
+            if ((++n & 1023) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var id = reader.GetString(0);
+            var length = reader.GetBytes(3, 0, null, 0, 0);
+            if (length != expected)
+            {
+                throw new IndexFileException(Path, $"the vector of record '{id}' has {length} bytes, not the {expected} of {Dimension} {PrecisionName(Precision)} values. Delete the record (see docs/storage.md) or rebuild the index.");
+            }
+
+            reader.GetBytes(3, 0, buffer, 0, expected);
+            if (Checksum(buffer) != reader.GetInt64(1))
+            {
+                throw new IndexFileException(Path, $"the vector of record '{id}' is corrupt (checksum mismatch). Delete the record (see docs/storage.md) and index its image again, or restore the index from a backup.");
+            }
+
+            var json = reader.GetString(2);
+            IReadOnlyDictionary<string, string> metadata = json == "{}"
+                ? EmptyMetadata
+                : ParseMetadata(json) ?? throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
+            row(id, metadata, buffer);
+        }
+    }
+
+    /// <summary>Reads the ids deleted after <paramref name="afterSeq"/>.</summary>
+    public List<string> ReadDeletions(long afterSeq)
+    {
+        var command = Prepared("SELECT id FROM deletions WHERE seq > $after");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$after", afterSeq);
+        var ids = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Reads one record's vector bytes and metadata, or returns <see langword="false"/> when it is not stored.</summary>
+    public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata)
+    {
+        var command = Prepared("SELECT checksum, metadata, vector FROM records WHERE id = $id");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        metadata = EmptyMetadata;
+        if (!reader.Read())
+        {
+            return false;
+        }
+
+        if (reader.GetBytes(2, 0, null, 0, 0) != vector.Length)
+        {
+            throw new IndexFileException(Path, $"the vector of record '{id}' has the wrong length.");
+        }
+
+        reader.GetBytes(2, 0, vector, 0, vector.Length);
+        if (Checksum(vector) != reader.GetInt64(0))
+        {
+            throw new IndexFileException(Path, $"the vector of record '{id}' is corrupt (checksum mismatch).");
+        }
+
+        metadata = ParseMetadata(reader.GetString(1)) ?? throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
+        return true;
+    }
+
+    public void Upsert(string id, long seq, ReadOnlySpan<byte> vector, string metadataJson)
+    {
+        var command = Prepared(
+            "INSERT INTO records (id, seq, checksum, metadata, vector) VALUES ($id, $seq, $checksum, $metadata, $vector) "
+            + "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, checksum = excluded.checksum, metadata = excluded.metadata, vector = excluded.vector");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$seq", seq);
+        command.Parameters.AddWithValue("$checksum", Checksum(vector));
+        command.Parameters.AddWithValue("$metadata", metadataJson);
+        command.Parameters.Add("$vector", SqliteType.Blob).Value = vector.ToArray();
+        command.ExecuteNonQuery();
+
+        var undelete = Prepared("DELETE FROM deletions WHERE id = $id");
+        undelete.Parameters.Clear();
+        undelete.Parameters.AddWithValue("$id", id);
+        undelete.ExecuteNonQuery();
+    }
+
+    public bool Delete(string id, long seq)
+    {
+        var command = Prepared("DELETE FROM records WHERE id = $id");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$id", id);
+        if (command.ExecuteNonQuery() == 0)
+        {
+            return false;
+        }
+
+        var tombstone = Prepared("INSERT INTO deletions (id, seq) VALUES ($id, $seq) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq");
+        tombstone.Parameters.Clear();
+        tombstone.Parameters.AddWithValue("$id", id);
+        tombstone.Parameters.AddWithValue("$seq", seq);
+        tombstone.ExecuteNonQuery();
+        return true;
+    }
+
+    /// <summary>Stamps a write transaction: the next change seq and the update time. Call inside BEGIN IMMEDIATE.</summary>
+    public long NextSeq(DateTimeOffset updated)
+    {
+        ReadHeader();
+        var seq = ChangeSeq + 1;
+        SetStoreProperty("change_seq", seq.ToString(CultureInfo.InvariantCulture));
+        SetStoreProperty("updated_utc", updated.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        ChangeSeq = seq;
+        UpdatedUtc = updated;
+        return seq;
+    }
+
+    /// <summary>Writes the user properties that differ from <paramref name="persisted"/> (and deletes the ones removed).</summary>
+    public void WriteUserProperties(IEnumerable<KeyValuePair<string, string>> current, IReadOnlyDictionary<string, string> persisted)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in current)
+        {
+            seen.Add(key);
+            if (!persisted.TryGetValue(key, out var old) || old != value)
+            {
+                SetProperty("user", key, value);
+            }
+        }
+
+        foreach (var key in persisted.Keys.Where(k => !seen.Contains(k)))
+        {
+            var command = Prepared("DELETE FROM properties WHERE scope = 'user' AND key = $key");
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$key", key);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Ends bulk mode: the file is switched to WAL (a setting kept in the file) for everyone who opens it.</summary>
+    public void FinishBulk() => Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+
+    /// <summary>Copies committed WAL pages into the database file without waiting for readers.</summary>
+    public void Checkpoint() => Execute("PRAGMA wal_checkpoint(PASSIVE)");
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+
+        _commands.Clear();
+        _connection.Dispose();
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyMetadata = new Dictionary<string, string>(0);
+
+    private static SqliteConnection Connect(string path, SqliteOpenMode mode, bool immutable)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = immutable ? new Uri(path).AbsoluteUri + "?immutable=1" : path,
+            Mode = mode,
+            Pooling = false,
+            DefaultTimeout = 60,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+
+            // synchronous=FULL: a commit is on disk when it returns (NORMAL would risk the last commits on power loss).
+            command.CommandText = string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = 60000; PRAGMA synchronous = FULL; PRAGMA mmap_size = {MmapSize};");
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static DateTimeOffset ParseTime(Dictionary<string, string> store, string key)
+        => DateTimeOffset.TryParse(store.GetValueOrDefault(key), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+            ? t
+            : DateTimeOffset.UnixEpoch;
+
+    private Dictionary<string, string>? ReadProperties(string scope)
+    {
+        var id = Scalar("PRAGMA application_id");
+        if (id is not long appId || appId != ApplicationId)
+        {
+            throw new IndexFileException(Path, $"it is an SQLite database but not an ImageSimilarity vector index (application id {id}).");
+        }
+
+        if (Scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'properties'") is not 1L)
+        {
+            return null;
+        }
+
+        var command = Prepared("SELECT key, value FROM properties WHERE scope = $scope");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$scope", scope);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            result[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return result;
+    }
+
+    private void SetStoreProperty(string key, string value) => SetProperty("store", key, value);
+
+    private void SetProperty(string scope, string key, string value)
+    {
+        var command = Prepared("INSERT INTO properties (scope, key, value) VALUES ($scope, $key, $value) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$scope", scope);
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", value);
+        command.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private SqliteCommand Prepared(string sql)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = _connection.CreateCommand();
+            command.CommandText = sql;
+            _commands.Add(sql, command);
+        }
+
+        return command;
+    }
+}
