@@ -11,10 +11,11 @@ using ImageSimilarity.Storage;
 
 // The library's side of the ONNX Runtime benchmarks (docs/models.md); one JSON line per measurement, like the peers.
 //
-//   ResNet18Throughput resnet18 IMAGE_FOLDER [--repeat 3] [--batch 8] [--mlnet-features F.f32]
+//   ResNet18Throughput resnet18 IMAGE_FOLDER [--repeat 3] [--batch 8] [--mlnet-features F.f32] [--compare-only]
 //       end to end (files to vectors: FolderIndexer into an in-memory store, and ExtractAsync) and model only
 //       (preprocessed inputs in memory), then, given the ML.NET peer's features (same sorted file order), how far
 //       they are from ours (cosine) and the leave-one-out retrieval quality of both.
+//       --compare-only skips the timings.
 //   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8]
 //       model only, batch N: TorchSharp fp32, TorchSharp bf16, the ONNX Runtime engine (fp32), and what auto picks.
 if (args.Length < 2)
@@ -38,19 +39,26 @@ if (args[0] == "resnet18")
     var inputs = files.Select(ImageInput.FromFile).ToList();
 
     IReadOnlyList<float[]> ours = [];
-    var indexer = Median(repeat, () =>
+    if (Array.IndexOf(args, "--compare-only") >= 0)
     {
-        var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
-        var result = new FolderIndexer(extractor, store).IndexAsync(folder).GetAwaiter().GetResult();
-        store.Dispose();
-        return result.Indexed;
-    });
-    Report("end-to-end (FolderIndexer)", indexer, files.Length, loadSeconds);
-    var extract = Median(repeat, () => (ours = extractor.ExtractAsync(inputs).GetAwaiter().GetResult()).Count);
-    Report("end-to-end (ExtractAsync)", extract, files.Length, loadSeconds);
-    var prepared = inputs.Select(extractor.Preprocessor.Preprocess).ToList();
-    var model = Median(repeat, () => extractor.ExtractPreprocessedAsync(prepared).GetAwaiter().GetResult().Count);
-    Report("model-only", model, files.Length, loadSeconds);
+        ours = extractor.ExtractAsync(inputs).GetAwaiter().GetResult();
+    }
+    else
+    {
+        var indexer = Median(repeat, () =>
+        {
+            var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
+            var result = new FolderIndexer(extractor, store).IndexAsync(folder).GetAwaiter().GetResult();
+            store.Dispose();
+            return result.Indexed;
+        });
+        Report("end-to-end (FolderIndexer)", indexer, files.Length, loadSeconds);
+        var extract = Median(repeat, () => (ours = extractor.ExtractAsync(inputs).GetAwaiter().GetResult()).Count);
+        Report("end-to-end (ExtractAsync)", extract, files.Length, loadSeconds);
+        var prepared = inputs.Select(extractor.Preprocessor.Preprocess).ToList();
+        var model = Median(repeat, () => extractor.ExtractPreprocessedAsync(prepared).GetAwaiter().GetResult().Count);
+        Report("model-only", model, files.Length, loadSeconds);
+    }
 
     var quality = Quality(files, ours);
     Print(new() { ["library"] = "ImageSimilarity", ["model"] = "resnet18", ["p_at_1"] = quality.P1, ["map"] = quality.Map });
