@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Storage;
@@ -101,7 +100,7 @@ internal static class PeerHarness
         foreach (var batch in batches)
         {
             var images = BenchmarkWeights.RandomImages(batch, seed: batch);
-                    var seconds = await MedianAsync(iterations, async () => (await extractor.ExtractPreprocessedAsync(images).ConfigureAwait(false)).Count).ConfigureAwait(false);
+            var seconds = await MedianAsync(iterations, async () => (await extractor.ExtractPreprocessedAsync(images).ConfigureAwait(false)).Count).ConfigureAwait(false);
             Emit(new()
             {
                 ["peer"] = ChannelsLast.Enabled ? "imagesimilarity" : "imagesimilarity-nchw",
@@ -155,7 +154,7 @@ internal static class PeerHarness
         var dtype = ParsePrecision(precisionName) == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         torch.manual_seed(0);
         var convs = new List<(Tensor W, Tensor B)>();
-        int channels = 3;
+        var channels = 3;
         foreach (var c in Vgg16Network.Configuration.Where(c => c != 0))
         {
             var w = (torch.randn(c, channels, 3, 3) * MathF.Sqrt(2f / (channels * 9))).to(dtype);
@@ -170,7 +169,7 @@ internal static class PeerHarness
         {
             using var scope = NewDisposeScope();
             var x = channelsLast ? ChannelsLast.From(input) : input;
-            int layer = 0;
+            var layer = 0;
             foreach (var c in Vgg16Network.Configuration)
             {
                 if (c == 0)
@@ -192,12 +191,12 @@ internal static class PeerHarness
         foreach (var batch in batches)
         {
             using var input = torch.randn(batch, 3, 224, 224).to(dtype);
-                    var seconds = Median(iterations, () =>
-            {
-                using var inference = torch.inference_mode();
-                using var output = Forward(input);
-                return output.shape[0];
-            });
+            var seconds = Median(iterations, () =>
+    {
+        using var inference = torch.inference_mode();
+        using var output = Forward(input);
+        return output.shape[0];
+    });
             Emit(new()
             {
                 ["peer"] = engine == "functional" ? "torchsharp-functional" : "torchsharp-" + engine,

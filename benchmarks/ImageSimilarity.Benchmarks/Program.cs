@@ -12,6 +12,12 @@ if (args is ["--quick", ..])
     return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
 }
 
+if (args is ["--storage", ..])
+{
+    // The SQLite index against the old single-file store, interleaved (see docs/storage.md).
+    return await ImageSimilarity.Benchmarks.StorageComparison.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0].StartsWith("--peer-", StringComparison.Ordinal))
 {
     // The library's side of benchmarks/peers/run.sh (JSON lines, measured like the Python and ONNX Runtime peers).

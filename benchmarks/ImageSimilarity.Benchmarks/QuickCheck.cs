@@ -36,6 +36,10 @@ internal static class QuickCheck
         await Step("benchmark methods, smallest parameters", EveryBenchmarkOnceAsync).ConfigureAwait(false);
         await Step("preprocessing per size and preset", Preprocessing).ConfigureAwait(false);
         await Step("store upsert, search, save, open", StoreAsync).ConfigureAwait(false);
+        await Step("storage comparison, SQLite against the old format (500 records, 1 round)", async () =>
+        {
+            Check(await StorageComparison.RunAsync(["--storage", "500", "half", "1"]).ConfigureAwait(false) == 0, "the storage comparison failed");
+        }).ConfigureAwait(false);
         await Step("extraction fp32 and bf16 (random weights)", ExtractionAsync).ConfigureAwait(false);
         Console.WriteLine(_failures == 0
             ? $"quick: all checks passed in {total.Elapsed.TotalSeconds:F0} s"
@@ -164,7 +168,7 @@ internal static class QuickCheck
             Check(hits.Count == 10 && hits[0].Id == records[1234].Id && hits[0].Similarity > 0.999f, $"{precision}: a stored vector is not its own top hit");
             var batch = await store.SearchBatchAsync([query, records[7].Vector]).ConfigureAwait(false);
             Check(batch.Count == 2 && batch[0][0].Id == records[1234].Id && batch[1][0].Id == records[7].Id, $"{precision}: batched search disagrees");
-            var path = Path.Combine(Path.GetTempPath(), $"imgsim-quick-{Guid.NewGuid():N}.isvs");
+            var path = Path.Combine(Path.GetTempPath(), $"imgsim-quick-{Guid.NewGuid():N}.db");
             try
             {
                 await store.SaveAsync(path).ConfigureAwait(false);

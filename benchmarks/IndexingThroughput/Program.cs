@@ -20,9 +20,9 @@ if (args.Length < 2)
 }
 
 var folder = args[0];
-int batch = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
+var batch = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
 var precision = args.Length > 3 && args[3] == "bf16" ? ComputePrecision.BFloat16 : ComputePrecision.Float32;
-int decodeWorkers = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : FolderIndexOptions.Default.DecodeWorkers;
+var decodeWorkers = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : FolderIndexOptions.Default.DecodeWorkers;
 using var extractor = Vgg16FeatureExtractor.Load(args[1], new Vgg16ExtractorOptions { BatchSize = batch, Precision = precision });
 
 var preprocessed = new List<PreprocessedImage>();
@@ -41,7 +41,7 @@ foreach (var (file, bytes) in files)
 }
 
 // One thread, files already in memory: the CPU cost of decoding + preprocessing that the pipeline hides.
-double decodeMsPerImage = decodeClock.Elapsed.TotalMilliseconds / Math.Max(1, preprocessed.Count);
+var decodeMsPerImage = decodeClock.Elapsed.TotalMilliseconds / Math.Max(1, preprocessed.Count);
 
 // Warm-up: first-call allocations and oneDNN primitive creation.
 await extractor.ExtractPreprocessedAsync(preprocessed.Take(batch).ToList());
@@ -49,7 +49,7 @@ await extractor.ExtractPreprocessedAsync(preprocessed.Take(batch).ToList());
 double ModelOnly()
 {
     var sw = Stopwatch.StartNew();
-    for (int i = 0; i < preprocessed.Count; i += batch)
+    for (var i = 0; i < preprocessed.Count; i += batch)
     {
         extractor.ExtractPreprocessedAsync(preprocessed.Skip(i).Take(batch).ToList()).GetAwaiter().GetResult();
     }
@@ -57,11 +57,11 @@ double ModelOnly()
     return preprocessed.Count / sw.Elapsed.TotalSeconds;
 }
 
-double before = ModelOnly();
+var before = ModelOnly();
 await using var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
 var result = await new FolderIndexer(extractor, store).IndexAsync(folder, new FolderIndexOptions { Recursive = false, DecodeWorkers = decodeWorkers });
-double after = ModelOnly();
-double model = (before + after) / 2;
+var after = ModelOnly();
+var model = (before + after) / 2;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"{{\"images\": {preprocessed.Count}, \"batch\": {batch}, \"decodeWorkers\": {decodeWorkers}, \"precision\": \"{(precision == ComputePrecision.BFloat16 ? "bf16" : "fp32")}\", " +
     $"\"modelOnlyImagesPerSecond\": {model:F3}, \"modelOnlyBefore\": {before:F3}, \"modelOnlyAfter\": {after:F3}, " +

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
 
 // ML.NET's documented way to get ResNet18 features in .NET: LoadImages -> ResizeImages(224, 224) -> ExtractPixels
 // -> DnnFeaturizeImage(ResNet18), with the same NuGet package's model files. Prints one JSON line per measurement

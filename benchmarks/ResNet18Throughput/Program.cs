@@ -154,14 +154,14 @@ static (double P1, double Map) Quality(string[] files, IReadOnlyList<float[]> ve
 {
     string Category(string f) => new string(Path.GetFileNameWithoutExtension(f).Where(c => !char.IsAsciiDigit(c)).ToArray()).ToLowerInvariant();
     double p1 = 0, map = 0;
-    for (int q = 0; q < files.Length; q++)
+    for (var q = 0; q < files.Length; q++)
     {
         var ranked = Enumerable.Range(0, files.Length).Where(i => i != q).OrderByDescending(i => TensorPrimitives.CosineSimilarity(vectors[q], vectors[i])).ToList();
         var category = Category(files[q]);
         p1 += Category(files[ranked[0]]) == category ? 1 : 0;
-        int hits = 0;
-        double sum = 0;
-        for (int r = 0; r < ranked.Count; r++)
+        var hits = 0;
+        var sum = 0.0;
+        for (var r = 0; r < ranked.Count; r++)
         {
             if (Category(files[ranked[r]]) == category)
             {

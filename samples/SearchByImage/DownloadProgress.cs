@@ -9,7 +9,7 @@ internal sealed class DownloadProgress : IProgress<WeightsDownloadProgress>
 
     public void Report(WeightsDownloadProgress value)
     {
-        int percent = (int)((value.Fraction ?? 0) * 100);
+        var percent = (int)((value.Fraction ?? 0) * 100);
         if (percent >= _lastPercent + 5 || percent == 100)
         {
             _lastPercent = percent;

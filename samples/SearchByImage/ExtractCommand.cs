@@ -82,7 +82,7 @@ internal static class ExtractCommand
             writer.WriteString("model", extractor.ModelId);
             writer.WriteNumber("dimension", extractor.Dimension);
             writer.WriteStartArray("items");
-            for (int i = 0; i < images.Length; i++)
+            for (var i = 0; i < images.Length; i++)
             {
                 writer.WriteStartObject();
                 writer.WriteString("file", images[i]);
@@ -113,7 +113,7 @@ internal static class ExtractCommand
         foreach (var vector in vectors)
         {
             var row = new byte[vector.Length * sizeof(float)];
-            for (int i = 0; i < vector.Length; i++)
+            for (var i = 0; i < vector.Length; i++)
             {
                 BinaryPrimitives.WriteSingleLittleEndian(row.AsSpan(i * sizeof(float)), vector[i]);
             }

@@ -5,20 +5,27 @@ using ImageSimilarity.Storage;
 namespace SearchByImage;
 
 /// <summary>
-/// <c>import &lt;vectors.f32&gt;</c>: store feature vectors computed elsewhere (for example the Keras VGG16 fc2 features
-/// shipped with the seed sample) in an index, so they can be searched with <c>search --id</c>.
+/// <c>import &lt;vectors&gt;</c>: store feature vectors computed elsewhere (a Python index saved with NumPy, or the Keras
+/// VGG16 fc2 features shipped with the seed sample as raw float32) in an index, so they can be searched with
+/// <c>search --id</c>, or with <c>search &lt;image&gt;</c> when the model id is the one the extractor makes.
 /// <c>import &lt;old.isvs&gt;</c>: copy an index of the old single-file format into an index (the old file is kept).
 /// </summary>
 internal static class ImportCommand
 {
     public static Command Create()
     {
-        var vectors = new Argument<string>("vectors") { Description = "Raw little-endian float32 rows, one vector per name; or an old-format index file (.isvs) to convert." };
-        var names = new Option<string?>("--names") { Description = "A text file with one id (image file name) per row, in order (raw vectors only)." };
+        var vectors = new Argument<string>("vectors")
+        {
+            Description = "The vectors: a NumPy .npy (2-D float array, one row per image), a .npz (one 2-D float array, and optionally a 1-D string array of names), or raw little-endian float32 rows; or an old-format index file (.isvs) to convert.",
+        };
+        var names = new Option<string?>("--names") { Description = "The id (image file name) of each row, in order: a text file with one per line, or a .npy string array. Optional when the .npz holds the names." };
         var images = new Option<string?>("--images") { Description = "The folder of the images, recorded as each record's path (for --sheet/--html)." };
-        var modelId = new Option<string?>("--model-id") { Description = "The model that made the vectors; an index holds vectors of one model (raw vectors only)." };
+        var modelId = new Option<string?>("--model-id")
+        {
+            Description = "The model that made the vectors; an index holds vectors of one model (not for .isvs). For Keras' official VGG16 file with the keras-caffe preset: vgg16-fc2/keras-64373286/keras-caffe.",
+        };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
-        var command = new Command("import", "Store vectors computed elsewhere (raw float32 rows + names) in an index, or convert an old-format index (.isvs).") { vectors, names, images, modelId, index };
+        var command = new Command("import", "Store vectors computed elsewhere (a Python index: .npy/.npz, or raw float32 rows, plus names) in an index, or convert an old-format index (.isvs).") { vectors, names, images, modelId, index };
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() =>
         {
             var source = parseResult.GetRequiredValue(vectors);
@@ -30,9 +37,9 @@ internal static class ImportCommand
 
             return RunAsync(
                 source,
-                parseResult.GetValue(names) ?? throw new ArgumentException("--names is required to import raw vectors"),
+                parseResult.GetValue(names),
                 parseResult.GetValue(images),
-                parseResult.GetValue(modelId) ?? throw new ArgumentException("--model-id is required to import raw vectors"),
+                parseResult.GetValue(modelId) ?? throw new ArgumentException("--model-id is required to import vectors"),
                 target,
                 cancellationToken);
         }));
@@ -62,7 +69,7 @@ internal static class ImportCommand
         }
 
         var ids = old.GetIds();
-        for (int start = 0; start < ids.Count; start += 1000)
+        for (var start = 0; start < ids.Count; start += 1000)
         {
             var batch = new List<VectorRecord>(1000);
             foreach (var id in ids.Skip(start).Take(1000))
@@ -78,26 +85,25 @@ internal static class ImportCommand
         return 0;
     }
 
-    private static async Task<int> RunAsync(string vectorsPath, string namesPath, string? imagesFolder, string modelId, string indexPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string vectorsPath, string? namesPath, string? imagesFolder, string modelId, string indexPath, CancellationToken cancellationToken)
     {
-        var ids = (await File.ReadAllLinesAsync(namesPath, cancellationToken).ConfigureAwait(false)).Where(l => l.Length > 0).ToArray();
-        var bytes = await File.ReadAllBytesAsync(vectorsPath, cancellationToken).ConfigureAwait(false);
-        if (ids.Length == 0 || bytes.Length % (ids.Length * sizeof(float)) != 0)
+        string[] ids;
+        float[][] rows;
+        try
         {
-            throw new ArgumentException($"'{vectorsPath}' holds {bytes.Length} bytes, which is not {ids.Length} rows of float32 (one per name in '{namesPath}')");
+            (ids, rows) = await ReadAsync(vectorsPath, namesPath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or OverflowException)
+        {
+            throw new ArgumentException(ex.Message, ex);
         }
 
-        int dimension = bytes.Length / sizeof(float) / ids.Length;
+        var dimension = rows[0].Length;
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
-        for (int row = 0; row < ids.Length; row++)
+        for (var row = 0; row < ids.Length; row++)
         {
-            var vector = new float[dimension];
-            for (int i = 0; i < dimension; i++)
-            {
-                vector[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(((row * dimension) + i) * sizeof(float)));
-            }
-
+            var vector = rows[row];
             var metadata = imagesFolder is null
                 ? null
                 : new Dictionary<string, string> { [RecordMetadata.Path] = Path.GetFullPath(Path.Combine(imagesFolder, ids[row])) };
@@ -105,8 +111,107 @@ internal static class ImportCommand
         }
 
         await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
+        var preset = IndexSettings.PresetOf(new Dictionary<string, string>(), modelId);
+        if (preset is not null)
+        {
+            // search <image> then preprocesses queries as the imported vectors were made.
+            store.Properties[IndexProperties.Preset] = preset;
+        }
+
         await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        Console.WriteLine($"imported {ids.Length} vectors of {dimension} floats into {Path.GetFullPath(indexPath)} (model '{modelId}')");
+        Console.WriteLine($"imported {ids.Length} vectors of {dimension} floats into {Path.GetFullPath(indexPath)} (model '{modelId}', preset {preset ?? "unknown"})");
         return 0;
     }
+
+    /// <summary>
+    /// The names and vectors: a .npy (2-D float array) or .npz (one 2-D float array, optionally a 1-D string array of
+    /// names) written by NumPy, or raw little-endian float32 rows; names from <paramref name="namesPath"/> (one per line,
+    /// or a .npy string array) unless the .npz holds them.
+    /// </summary>
+    private static async Task<(string[] Ids, float[][] Rows)> ReadAsync(string vectorsPath, string? namesPath, CancellationToken cancellationToken)
+    {
+        var head = new byte[8];
+        await using (var probe = File.OpenRead(vectorsPath))
+        {
+            await probe.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        var ids = namesPath is null ? null : await ReadNamesAsync(namesPath, cancellationToken).ConfigureAwait(false);
+        float[][] rows;
+        if (NumpyFile.IsNpy(head) || NumpyFile.IsZip(head))
+        {
+            var arrays = NumpyFile.ReadAll(vectorsPath);
+            var floats = arrays.Where(a => a.IsFloat && a.Shape.Length == 2).ToList();
+            if (floats.Count != 1)
+            {
+                throw new ArgumentException($"'{vectorsPath}' must hold exactly one 2-D float array of vectors; it holds: {Describe(arrays)}");
+            }
+
+            rows = floats[0].ToRows();
+            if (ids is null)
+            {
+                var texts = arrays.Where(a => a.IsText && a.Shape.Length == 1).ToList();
+                ids = texts.Count == 1
+                    ? texts[0].ToStrings()
+                    : throw new ArgumentException($"'{vectorsPath}' holds {(texts.Count == 0 ? "no" : "several")} 1-D string arrays ({Describe(arrays)}): pass --names <file> with one name per row");
+            }
+        }
+        else
+        {
+            if (ids is null)
+            {
+                throw new ArgumentException($"'{vectorsPath}' is raw float32 rows: pass --names <file> with one name per row");
+            }
+
+            var bytes = await File.ReadAllBytesAsync(vectorsPath, cancellationToken).ConfigureAwait(false);
+            if (ids.Length == 0 || bytes.Length % (ids.Length * sizeof(float)) != 0)
+            {
+                throw new ArgumentException($"'{vectorsPath}' holds {bytes.Length} bytes, which is not {ids.Length} rows of float32 (one per name in '{namesPath}')");
+            }
+
+            var dimension = bytes.Length / sizeof(float) / ids.Length;
+            rows = new float[ids.Length][];
+            for (var row = 0; row < ids.Length; row++)
+            {
+                rows[row] = new float[dimension];
+                for (var i = 0; i < dimension; i++)
+                {
+                    rows[row][i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(((row * dimension) + i) * sizeof(float)));
+                }
+            }
+        }
+
+        if (ids.Length != rows.Length || rows.Length == 0 || rows[0].Length == 0)
+        {
+            throw new ArgumentException($"'{vectorsPath}' holds {rows.Length} vectors but there are {ids.Length} names{(namesPath is null ? string.Empty : $" in '{namesPath}'")}: they must match one to one, in order");
+        }
+
+        if (ids.Distinct(StringComparer.Ordinal).Count() != ids.Length)
+        {
+            var duplicate = ids.GroupBy(i => i, StringComparer.Ordinal).First(g => g.Count() > 1).Key;
+            throw new ArgumentException($"the name '{duplicate}' appears more than once; every vector needs its own name");
+        }
+
+        return (ids, rows);
+    }
+
+    private static async Task<string[]> ReadNamesAsync(string namesPath, CancellationToken cancellationToken)
+    {
+        var head = new byte[8];
+        await using (var probe = File.OpenRead(namesPath))
+        {
+            await probe.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (NumpyFile.IsNpy(head))
+        {
+            var arrays = NumpyFile.ReadAll(namesPath);
+            return arrays[0].ToStrings();
+        }
+
+        return (await File.ReadAllLinesAsync(namesPath, cancellationToken).ConfigureAwait(false)).Where(l => l.Length > 0).ToArray();
+    }
+
+    private static string Describe(IReadOnlyList<NumpyArray> arrays)
+        => string.Join(", ", arrays.Select(a => $"'{a.Name}' {a.Descr} {a.ShapeText}"));
 }

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
 using Spectre.Console;
@@ -76,9 +74,9 @@ internal static class IndexCommand
             : null;
         var store = existing ?? created!;
         var indexer = new FolderIndexer(extractor, store);
-        if (modelName == ModelSelection.Vgg16)
+        if (loaded.Preset is { } preset)
         {
-            store.Properties[IndexProperties.Preset] = ModelOptions.Name(options.Preset);
+            store.Properties[IndexProperties.Preset] = preset;
         }
 
         loaded.Record(store.Properties);
@@ -114,17 +112,17 @@ internal static class IndexCommand
 
         if (json)
         {
-            WriteJson(result, indexPath, extractor);
+            WriteJson(result, indexPath, loaded);
         }
         else
         {
-            WriteTable(result, indexPath);
+            WriteTable(result, indexPath, loaded);
         }
 
         return 0;
     }
 
-    private static void WriteTable(FolderIndexResult result, string indexPath)
+    private static void WriteTable(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)
     {
         var table = new Table().AddColumns("outcome", "files");
         table.AddRow("indexed", result.Indexed.ToString(CultureInfo.InvariantCulture));
@@ -141,16 +139,18 @@ internal static class IndexCommand
         }
 
         AnsiConsole.MarkupLineInterpolated($"index: {indexPath}");
+        AnsiConsole.MarkupLineInterpolated($"model: {loaded.Extractor.ModelId} ({(loaded.Preset is { } preset ? $"preset {preset}, weights {loaded.WeightsPath}" : loaded.Model)}, {loaded.Engine} {loaded.Precision})");
     }
 
-    private static void WriteJson(FolderIndexResult result, string indexPath, IFeatureExtractor extractor)
+    private static void WriteJson(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)
     {
         JsonOutput.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("folder", result.Folder);
             writer.WriteString("index", Path.GetFullPath(indexPath));
-            writer.WriteString("model", extractor.ModelId);
+            writer.WriteString("model", loaded.Extractor.ModelId);
+            writer.WriteString("preset", loaded.Preset);
             writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
             writer.WriteNumber("indexed", result.Indexed);
             writer.WriteNumber("unchanged", result.Unchanged);

@@ -11,4 +11,9 @@ internal sealed record IndexSettings(string? WeightsPath, string? Preset, string
         properties.GetValueOrDefault(IndexProperties.WeightsPath),
         properties.GetValueOrDefault(IndexProperties.Preset),
         properties.GetValueOrDefault(IndexProperties.Precision));
+
+    /// <summary>The recorded preset, else the one the model id ends with (<c>vgg16-fc2/&lt;weights&gt;/&lt;preset&gt;</c>, e.g. an imported index).</summary>
+    public static string? PresetOf(IReadOnlyDictionary<string, string> properties, string modelId)
+        => properties.GetValueOrDefault(IndexProperties.Preset)
+           ?? (modelId.Split('/') is [_, _, var last] && last is "torchvision" or "keras-caffe" ? last : null);
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using ImageSimilarity.Storage;
 using Spectre.Console;
 
@@ -38,7 +37,7 @@ internal static class InfoCommand
             ("model name", store.Properties.GetValueOrDefault(IndexProperties.Model) ?? "vgg16"),
             ("engine", store.Properties.GetValueOrDefault(IndexProperties.Engine) ?? "torchsharp"),
             ("dimension", store.Dimension.ToString(CultureInfo.InvariantCulture)),
-            ("preset", settings.Preset ?? "unknown"),
+            ("preset", IndexSettings.PresetOf(store.Properties, store.ModelId) ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
             ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
             ("size on disk", FormatBytes(store.FileSize)),
@@ -60,7 +59,7 @@ internal static class InfoCommand
                 writer.WriteString("modelName", store.Properties.GetValueOrDefault(IndexProperties.Model) ?? "vgg16");
                 writer.WriteString("engine", store.Properties.GetValueOrDefault(IndexProperties.Engine) ?? "torchsharp");
                 writer.WriteNumber("dimension", store.Dimension);
-                writer.WriteString("preset", settings.Preset);
+                writer.WriteString("preset", IndexSettings.PresetOf(store.Properties, store.ModelId));
                 writer.WriteString("extractionPrecision", settings.Precision);
                 writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
                 writer.WriteNumber("bytesOnDisk", store.FileSize);

@@ -11,13 +11,13 @@ internal sealed class ModelOptions
     {
         Weights = new Option<string?>("--weights")
         {
-            Description = $"Weights file (.pth or .safetensors). Default: ${Vgg16Weights.EnvironmentVariable}, else the cache ({Vgg16Weights.DefaultCacheDirectory}), else download {Vgg16Weights.OfficialFileName}.",
+            Description = $"Weights file (.pth, .safetensors or Keras .h5). Default: ${Vgg16Weights.EnvironmentVariable}, else the cache ({Vgg16Weights.DefaultCacheDirectory}), else Keras' {Vgg16Weights.KerasFileName} in {Vgg16Weights.KerasCacheDirectory}, else download {Vgg16Weights.OfficialFileName}.",
         };
         Preset = new Option<string?>("--preset")
         {
             Description = presetAndPrecisionFromIndex
                 ? "Preprocessing that matches the weights (torchvision or keras-caffe). Default: what the index was built with."
-                : "Preprocessing that matches the weights (torchvision or keras-caffe). Default: torchvision.",
+                : "Preprocessing that matches the weights (torchvision or keras-caffe). Default: keras-caffe for Keras .h5 weights, else torchvision.",
         };
         Preset.AcceptOnlyFromAmong("torchvision", "keras-caffe");
         Precision = new Option<string?>("--precision")
@@ -80,7 +80,7 @@ internal sealed class ModelOptions
     public Vgg16ExtractorOptions Read(ParseResult parseResult, string? recordedWeights = null, string? defaultPreset = null, string? defaultPrecision = null) => new()
     {
         WeightsPath = parseResult.GetValue(Weights) ?? RecordedWeightsFallback(recordedWeights),
-        Preset = ParsePreset(parseResult.GetValue(Preset) ?? defaultPreset ?? "torchvision"),
+        Preset = (parseResult.GetValue(Preset) ?? defaultPreset) is { } preset ? ParsePreset(preset) : null,
         Precision = ParsePrecision(parseResult.GetValue(Precision) ?? defaultPrecision ?? "fp32"),
         BatchSize = parseResult.GetValue(BatchSize),
         DecoderOptions = parseResult.GetValue(MaxPixels) is { } maxPixels ? new ImageDecoderOptions { MaxPixels = maxPixels } : ImageDecoderOptions.Default,

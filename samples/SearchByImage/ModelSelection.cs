@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ImageSimilarity.Extraction;
+using ImageSimilarity.Imaging;
 using ImageSimilarity.OnnxRuntime;
 
 namespace SearchByImage;
@@ -116,6 +117,9 @@ internal sealed class ModelSelection
     /// <summary>A loaded extractor and what to record about it in an index.</summary>
     internal sealed record Loaded(IFeatureExtractor Extractor, string Model, string Engine, string Precision, string? WeightsPath, string? AutoReason)
     {
+        /// <summary>Gets the VGG16 preprocessing preset in effect (the weights' own when none was asked for); null for other models.</summary>
+        public string? Preset => Extractor is IPreprocessingFeatureExtractor { Preprocessor: ImagePreprocessor p } && Model == Vgg16 ? ModelOptions.Name(p.Preset) : null;
+
         /// <summary>Says on stderr what "auto" picked (stdout may be JSON).</summary>
         public void ReportChoice()
         {

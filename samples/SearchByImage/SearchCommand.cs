@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;

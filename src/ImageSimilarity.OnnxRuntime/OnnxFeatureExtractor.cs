@@ -119,7 +119,7 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
         var session = CreateSession(fullPath, file.ToBytes(), options.ThreadCount);
         try
         {
-            int dimension = FeatureDimension(session, file, spec);
+            var dimension = FeatureDimension(session, file, spec);
             return new OnnxFeatureExtractor(session, file, spec, options, modelId, dimension, stopwatch.Elapsed);
         }
         catch
@@ -152,10 +152,10 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += _batchSize)
+        for (var start = 0; start < images.Count; start += _batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(_batchSize, images.Count - start);
+            var count = Math.Min(_batchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
             await Parallel.ForAsync(0, count, cancellationToken, (i, _) =>
             {
@@ -173,8 +173,8 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        int size = Spec.InputSize;
-        for (int i = 0; i < images.Count; i++)
+        var size = Spec.InputSize;
+        for (var i = 0; i < images.Count; i++)
         {
             var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
             if (image.Channels != 3 || image.Height != size || image.Width != size)
@@ -184,12 +184,12 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
         }
 
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += _batchSize)
+        for (var start = 0; start < images.Count; start += _batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(_batchSize, images.Count - start);
+            var count = Math.Min(_batchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
-            for (int i = 0; i < count; i++)
+            for (var i = 0; i < count; i++)
             {
                 batch[i] = images[start + i];
             }
@@ -300,10 +300,10 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
 
     private float[][] Run(PreprocessedImage[] batch)
     {
-        int size = Spec.InputSize;
-        int length = 3 * size * size;
+        var size = Spec.InputSize;
+        var length = 3 * size * size;
         var input = GC.AllocateUninitializedArray<float>(batch.Length * length);
-        for (int i = 0; i < batch.Length; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             var destination = input.AsSpan(i * length, length);
             if (Spec.Layout == TensorLayout.Nchw)
@@ -328,9 +328,9 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
             throw new InvalidOperationException($"The model '{ModelPath}' returned shape [{string.Join(", ", outShape)}] for a batch of {batch.Length}.");
         }
 
-        int perImage = data.Length / batch.Length;
+        var perImage = data.Length / batch.Length;
         var results = new float[batch.Length][];
-        for (int i = 0; i < batch.Length; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             var slice = data.Slice(i * perImage, perImage);
             results[i] = Spec.Pooling == OutputPooling.GlobalAverage ? GlobalAverage(slice, (int)outShape[1]) : slice.ToArray();
@@ -341,9 +341,9 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
 
     private static float[] GlobalAverage(ReadOnlySpan<float> chw, int channels)
     {
-        int plane = chw.Length / channels;
+        var plane = chw.Length / channels;
         var result = new float[channels];
-        for (int c = 0; c < channels; c++)
+        for (var c = 0; c < channels; c++)
         {
             result[c] = System.Numerics.Tensors.TensorPrimitives.Sum(chw.Slice(c * plane, plane)) / plane;
         }
@@ -353,7 +353,7 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
 
     private static void ToHwc(ReadOnlySpan<float> chw, Span<float> hwc, int plane)
     {
-        for (int p = 0; p < plane; p++)
+        for (var p = 0; p < plane; p++)
         {
             hwc[(p * 3) + 0] = chw[p];
             hwc[(p * 3) + 1] = chw[plane + p];

@@ -74,7 +74,7 @@ public sealed class OnnxImagePreprocessor : IImagePreprocessor
     /// <summary>Resizes/crops a decoded image and writes the CHW floats into <paramref name="destination"/>.</summary>
     internal void ToTensor(RgbImage decoded, Span<float> destination)
     {
-        int size = Spec.InputSize;
+        var size = Spec.InputSize;
         RgbImage scaled;
         int left = 0, top = 0;
         if (Spec.ResizeShorterSide is { } side)
@@ -90,26 +90,26 @@ public sealed class OnnxImagePreprocessor : IImagePreprocessor
             scaled = PillowResize.Bilinear(decoded, size, size);
         }
 
-        int plane = size * size;
+        var plane = size * size;
         var meanImage = Spec.MeanImage.Span;
-        bool hasMeanImage = !meanImage.IsEmpty;
+        var hasMeanImage = !meanImage.IsEmpty;
         var p = scaled.Pixels;
-        int bpp = scaled.BytesPerPixel;
-        float scale = Spec.PixelScale;
-        for (int c = 0; c < 3; c++)
+        var bpp = scaled.BytesPerPixel;
+        var scale = Spec.PixelScale;
+        for (var c = 0; c < 3; c++)
         {
-            int source = Spec.ChannelOrder == ChannelOrder.Bgr ? 2 - c : c;
+            var source = Spec.ChannelOrder == ChannelOrder.Bgr ? 2 - c : c;
             float mean = _mean[c], std = _std[c];
             var dst = destination.Slice(c * plane, plane);
             var mi = hasMeanImage ? meanImage.Slice(c * plane, plane) : default;
-            for (int y = 0; y < size; y++)
+            for (var y = 0; y < size; y++)
             {
-                int row = ((top + y) * scaled.Stride) + (left * bpp) + source;
-                int o = y * size;
-                for (int x = 0; x < size; x++)
+                var row = ((top + y) * scaled.Stride) + (left * bpp) + source;
+                var o = y * size;
+                for (var x = 0; x < size; x++)
                 {
                     // Float32 operations in the order of the reference pipelines: scale, subtract mean, (mean image), divide.
-                    float v = (p[row + (x * bpp)] / scale) - mean;
+                    var v = (p[row + (x * bpp)] / scale) - mean;
                     if (hasMeanImage)
                     {
                         v -= mi[o + x];

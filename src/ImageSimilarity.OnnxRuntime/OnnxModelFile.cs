@@ -97,8 +97,8 @@ internal sealed class OnnxModelFile
 
         CheckInput(path, input, spec);
         var batch = input.Type.TensorType.Shape.Dim[0];
-        bool fixedToOne = batch.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && batch.DimValue == 1;
-        bool madeDynamic = false;
+        var fixedToOne = batch.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && batch.DimValue == 1;
+        var madeDynamic = false;
         if (fixedToOne && makeBatchDynamic)
         {
             MakeBatchDynamic(graph, input);
@@ -133,7 +133,7 @@ internal sealed class OnnxModelFile
             throw new OnnxModelException(path, $"The input '{input.Name}' of the ONNX model '{path}' has shape {Shape(dims)}, but the spec describes {expectedText}. Only 4-d image inputs are supported.");
         }
 
-        for (int i = 1; i < 4; i++)
+        for (var i = 1; i < 4; i++)
         {
             var d = dims[i];
             if (d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue != expected[i])

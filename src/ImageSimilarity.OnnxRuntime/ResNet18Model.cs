@@ -150,7 +150,7 @@ public static class ResNet18Model
         var mean = graph?.Initializer.FirstOrDefault(i => i.Name == "MeanImage");
         var concat = graph?.Node.FirstOrDefault(n => n.OpType == "Concat");
         var split = graph?.Node.FirstOrDefault(n => n.OpType == "Split");
-        bool bgr = concat is not null && split is not null && split.Output.Count == 3 && concat.Input.Count == 3
+        var bgr = concat is not null && split is not null && split.Output.Count == 3 && concat.Input.Count == 3
             && concat.Input[0] == split.Output[2] && concat.Input[1] == split.Output[1] && concat.Input[2] == split.Output[0];
         if (!ops.SequenceEqual(["Split", "Concat", "Sub"]) || !bgr || mean is null
             || !mean.Dims.SequenceEqual([1L, 3, InputSize, InputSize]) || mean.DataType != (int)TensorProto.Types.DataType.Float)
@@ -158,7 +158,7 @@ public static class ResNet18Model
             throw new OnnxModelException(path, $"The ResNet18 preprocessing file '{path}' is not the expected graph (Split, Concat to BGR, Sub of a [1,3,224,224] MeanImage). Restore the package {PackageId} {PackageVersion} again.");
         }
 
-        int length = 3 * InputSize * InputSize;
+        var length = 3 * InputSize * InputSize;
         if (mean.FloatData.Count == length)
         {
             return [.. mean.FloatData];

@@ -23,8 +23,8 @@ internal static class Vgg16OnnxGraph
         graph.Input.Add(Value(InputName, [-1, 3, 224, 224]));
         graph.Output.Add(Value(OutputName, [-1, Vgg16Network.FeatureDimension]));
 
-        string current = InputName;
-        int index = 0;
+        var current = InputName;
+        var index = 0;
         foreach (var channels in Vgg16Network.Configuration)
         {
             if (channels == 0)

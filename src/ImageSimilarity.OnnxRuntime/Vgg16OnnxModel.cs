@@ -56,20 +56,30 @@ public static class Vgg16OnnxModel
         var fullPath = Path.GetFullPath(weightsPath);
         byte[] model;
         string weightsId;
+        bool keras;
         using (var stateDict = WeightsFileReader.Open(fullPath))
         {
             var plan = Vgg16StateDictMapper.Plan(stateDict);
-            weightsId = IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
+
+            // The same weights id and preset rule as Vgg16FeatureExtractor, so both engines give one ModelId.
+            keras = stateDict.Format == KerasWeightsReader.FormatName;
+            weightsId = keras
+                ? "keras-" + (IsOfficialKerasFile(fullPath) ? Vgg16Weights.KerasMd5[..8] : Vgg16StateDictMapper.Fingerprint(plan))
+                : IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
             model = Vgg16OnnxGraph.Build(plan);
         }
 
-        var preset = options.Preset;
+        var preset = options.Preset ?? (keras ? PreprocessingPreset.KerasCaffe : PreprocessingPreset.Torchvision);
         var onnxOptions = new OnnxExtractorOptions { BatchSize = options.BatchSize, ThreadCount = options.ThreadCount, DecoderOptions = options.DecoderOptions };
         var spec = new OnnxModelSpec { Name = "vgg16", InputName = Vgg16OnnxGraph.InputName, OutputName = Vgg16OnnxGraph.OutputName, InputSize = ImagePreprocessor.InputSize };
         var modelId = $"vgg16-fc2/{weightsId}/{(preset == PreprocessingPreset.KerasCaffe ? "keras-caffe" : "torchvision")}";
         return OnnxFeatureExtractor.FromGraph(
             model, fullPath, Vgg16OnnxGraph.InputName, Vgg16OnnxGraph.OutputName, spec, new ImagePreprocessor(preset, options.DecoderOptions), onnxOptions, modelId, Vgg16FeatureExtractor.FeatureDimension, stopwatch);
     }
+
+    private static bool IsOfficialKerasFile(string path)
+        => string.Equals(Path.GetFileName(path), Vgg16Weights.KerasFileName, StringComparison.Ordinal)
+           && new FileInfo(path).Length == Vgg16Weights.KerasLength;
 
     private static bool IsOfficialFile(string path)
         => string.Equals(Path.GetFileName(path), Vgg16Weights.OfficialFileName, StringComparison.Ordinal)

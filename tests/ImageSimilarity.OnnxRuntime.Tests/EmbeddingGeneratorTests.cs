@@ -13,14 +13,14 @@ public sealed class EmbeddingGeneratorTests
     {
         var files = SeedImages.Files.Take(5).ToArray();
         using var extractor = await ResNet18Model.LoadAsync();
-        IEmbeddingGenerator<DataContent, Embedding<float>> generator = extractor.AsEmbeddingGenerator();
+        var generator = extractor.AsEmbeddingGenerator();
         var contents = files.Select(f => new DataContent(File.ReadAllBytes(f), "image/jpeg") { Name = Path.GetFileName(f) }).ToList();
 
         var embeddings = await generator.GenerateAsync(contents);
         var expected = await extractor.ExtractAsync(files.Select(ImageInput.FromFile).ToList());
 
         Assert.Equal(files.Length, embeddings.Count);
-        for (int i = 0; i < files.Length; i++)
+        for (var i = 0; i < files.Length; i++)
         {
             Assert.Equal(expected[i], embeddings[i].Vector.ToArray());
             Assert.Equal(extractor.ModelId, embeddings[i].ModelId);

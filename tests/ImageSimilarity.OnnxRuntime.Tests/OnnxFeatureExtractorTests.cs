@@ -24,13 +24,13 @@ public sealed class OnnxFeatureExtractorTests
         var images = Enumerable.Range(0, 7).Select(i => ImageInput.FromBytes(TestImagesPng(40 + (i * 7), 33 + (i * 5), i), $"img{i}.png")).ToList();
         var vectors = await extractor.ExtractAsync(images);
         Assert.Equal(7, vectors.Count);
-        for (int i = 0; i < images.Count; i++)
+        for (var i = 0; i < images.Count; i++)
         {
             var input = extractor.Preprocessor.Preprocess(images[i]).Data.Span;
-            for (int c = 0; c < 3; c++)
+            for (var c = 0; c < 3; c++)
             {
                 double expected = 0;
-                for (int p = 0; p < 32 * 32; p++)
+                for (var p = 0; p < 32 * 32; p++)
                 {
                     expected += input[(c * 32 * 32) + p];
                 }
@@ -161,9 +161,9 @@ public sealed class OnnxFeatureExtractorTests
     {
         using var bitmap = new SkiaSharp.SKBitmap(width, height);
         var random = new Random(seed);
-        for (int y = 0; y < height; y++)
+        for (var y = 0; y < height; y++)
         {
-            for (int x = 0; x < width; x++)
+            for (var x = 0; x < width; x++)
             {
                 bitmap.SetPixel(x, y, new SkiaSharp.SKColor((byte)((x * 5) + seed), (byte)(y * 7), (byte)random.Next(256)));
             }

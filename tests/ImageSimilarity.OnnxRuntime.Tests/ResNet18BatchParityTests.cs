@@ -26,7 +26,7 @@ public sealed class ResNet18BatchParityTests(ITestOutputHelper output)
         using var prep = new InferenceSession(Path.Combine(directory, ResNet18Model.PreprocessFile));
         using var net = new InferenceSession(Path.Combine(directory, ResNet18Model.ModelFile));
         double worst = 0;
-        for (int i = 0; i < files.Length; i++)
+        for (var i = 0; i < files.Length; i++)
         {
             var input = rgb.Preprocess(ImageInput.FromFile(files[i])).Data.ToArray();
             using var inValue = OrtValue.CreateTensorValueFromMemory(input, [1, 3, 224, 224]);
@@ -38,7 +38,7 @@ public sealed class ResNet18BatchParityTests(ITestOutputHelper output)
             Assert.Equal(512, batched[i].Length);
             double scale = reference.Max(Math.Abs);
             Assert.True(scale > 0, "The reference vector is all zeros.");
-            double err = reference.Zip(batched[i], (r, b) => Math.Abs(r - b)).Max() / scale;
+            var err = reference.Zip(batched[i], (r, b) => Math.Abs(r - b)).Max() / scale;
             worst = Math.Max(worst, err);
         }
 

@@ -22,7 +22,7 @@ public sealed class ResNet18PreprocessingParityTests(ITestOutputHelper output)
         PythonReference.Run("resnet18_preprocess_reference.py", [Path.Combine(directory, ResNet18Model.PreprocessFile), temp.Path, .. files]);
 
         var preprocessor = new OnnxImagePreprocessor(ResNet18Model.CreateSpec(directory));
-        int exact = 0;
+        var exact = 0;
         double worstLossless = 0, worstLossyMean = 0;
         foreach (var file in files)
         {
@@ -31,14 +31,14 @@ public sealed class ResNet18PreprocessingParityTests(ITestOutputHelper output)
             Assert.Equal(3 * 224 * 224, expected.Length);
             Assert.Equal(expected.Length, actual.Length);
             double max = 0, sum = 0;
-            for (int i = 0; i < expected.Length; i++)
+            for (var i = 0; i < expected.Length; i++)
             {
                 double d = Math.Abs(expected[i] - actual[i]);
                 max = Math.Max(max, d);
                 sum += d;
             }
 
-            double mean = sum / expected.Length;
+            var mean = sum / expected.Length;
             exact += max == 0 ? 1 : 0;
             if (IsPng(file))
             {

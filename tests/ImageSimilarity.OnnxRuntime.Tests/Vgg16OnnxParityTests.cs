@@ -43,7 +43,7 @@ public sealed class Vgg16OnnxParityTests(Vgg16ReferenceFixture fixture, ITestOut
 
         Assert.Equal(torchId, onnxId);
         double worstTorchSharp = 1, worstTorchvision = 1;
-        for (int i = 0; i < inputs.Count; i++)
+        for (var i = 0; i < inputs.Count; i++)
         {
             Assert.Equal(4096, ours[i].Length);
             Assert.True(ours[i].Any(v => v > 0), "all-zero features");
@@ -72,7 +72,7 @@ public sealed class Vgg16OnnxParityTests(Vgg16ReferenceFixture fixture, ITestOut
             torchSharp = await torch.ExtractAsync(images);
         }
 
-        double worst = Enumerable.Range(0, images.Count).Min(i => (double)TensorPrimitives.CosineSimilarity(ours[i], torchSharp[i]));
+        var worst = Enumerable.Range(0, images.Count).Min(i => (double)TensorPrimitives.CosineSimilarity(ours[i], torchSharp[i]));
         output.WriteLine($"{images.Count} seed images, random-weight VGG16: worst cosine ONNX Runtime vs TorchSharp fp32 {worst:F7}");
         Assert.True(worst >= 0.9999, $"worst cosine {worst}");
     }

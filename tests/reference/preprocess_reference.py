@@ -8,8 +8,9 @@ each one:
   <name>.torchvision.f32  torchvision Resize(256) + CenterCrop(224) + ToTensor(): 3x224x224 float32 on [0, 1]
   <name>.keras-caffe.f32  Keras load_img(target_size=(224, 224)) (PIL nearest) + preprocess_input('caffe')
 
-Both start from PIL's decode with ImageOps.exif_transpose and transparency composited over white, as the
-library does. manifest.json lists every image with its format and whether it is lossless.
+torchvision's starts from PIL's decode with ImageOps.exif_transpose and transparency composited over white, as the
+library's torchvision preset does; Keras' is load_img exactly: PIL's decode, convert('RGB') when the mode is not RGB
+(alpha dropped, not composited; palette transparency ignored), no EXIF transpose. manifest.json lists every image with its format and whether it is lossless.
 
 Usage: /usr/bin/python3 preprocess_reference.py OUT_DIR
 """
@@ -42,7 +43,10 @@ def torchvision_unit(path):
 
 
 def keras_caffe(path):
-    img = load_rgb(path)
+    # Keras' load_img exactly: no EXIF transpose, convert('RGB') (alpha dropped, not composited) only when not RGB.
+    img = Image.open(path)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
     if img.size != (224, 224):
         img = img.resize((224, 224), Image.NEAREST)
     x = np.asarray(img, dtype=np.float32)[..., ::-1] - CAFFE_MEAN_BGR

@@ -12,11 +12,11 @@ internal static class ResultSheet
 
     public static void Write(string outputPath, string queryPath, IReadOnlyList<SearchHit> hits, int columns = 5)
     {
-        int cells = hits.Count + 1;
+        var cells = hits.Count + 1;
         columns = Math.Clamp(columns, 1, cells);
-        int rows = (cells + columns - 1) / columns;
-        int width = Gap + (columns * (Tile + Gap));
-        int height = Gap + (rows * (Tile + Caption + Gap));
+        var rows = (cells + columns - 1) / columns;
+        var width = Gap + (columns * (Tile + Gap));
+        var height = Gap + (rows * (Tile + Caption + Gap));
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(new SKColor(0xF4, 0xF4, 0xF4));
@@ -26,13 +26,13 @@ internal static class ResultSheet
         using var text = new SKPaint { Color = new SKColor(0x20, 0x20, 0x20), IsAntialias = true };
         using var accent = new SKPaint { Color = new SKColor(0x1F, 0x6F, 0xEB), IsAntialias = true, Style = SKPaintStyle.Stroke, StrokeWidth = 4 };
 
-        for (int i = 0; i < cells; i++)
+        for (var i = 0; i < cells; i++)
         {
-            int x = Gap + ((i % columns) * (Tile + Gap));
-            int y = Gap + ((i / columns) * (Tile + Caption + Gap));
-            string path = i == 0 ? queryPath : hits[i - 1].Path ?? string.Empty;
-            string title = i == 0 ? "query: " + Path.GetFileName(queryPath) : $"#{hits[i - 1].Rank} {hits[i - 1].Id}";
-            string score = i == 0 ? string.Empty : "similarity " + hits[i - 1].Similarity.ToString("F4", CultureInfo.InvariantCulture);
+            var x = Gap + ((i % columns) * (Tile + Gap));
+            var y = Gap + ((i / columns) * (Tile + Caption + Gap));
+            var path = i == 0 ? queryPath : hits[i - 1].Path ?? string.Empty;
+            var title = i == 0 ? "query: " + Path.GetFileName(queryPath) : $"#{hits[i - 1].Rank} {hits[i - 1].Id}";
+            var score = i == 0 ? string.Empty : "similarity " + hits[i - 1].Similarity.ToString("F4", CultureInfo.InvariantCulture);
             DrawTile(canvas, path, x, y);
             if (i == 0)
             {

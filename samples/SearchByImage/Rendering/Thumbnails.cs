@@ -28,9 +28,9 @@ internal static class Thumbnails
                 return null;
             }
 
-            bool swap = codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+            var swap = codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
             int uprightW = swap ? info.Height : info.Width, uprightH = swap ? info.Width : info.Height;
-            float scale = Math.Min(1f, (float)maxSide / Math.Max(uprightW, uprightH));
+            var scale = Math.Min(1f, (float)maxSide / Math.Max(uprightW, uprightH));
             int w = Math.Max(1, (int)(uprightW * scale)), h = Math.Max(1, (int)(uprightH * scale));
             var thumb = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
             using var canvas = new SKCanvas(thumb);

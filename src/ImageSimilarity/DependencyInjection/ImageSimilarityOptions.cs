@@ -18,8 +18,11 @@ public sealed class ImageSimilarityOptions
     /// <summary>Gets or sets the weights file; <see langword="null"/> for the environment variable, the cache, then a download.</summary>
     public string? WeightsPath { get; set; }
 
-    /// <summary>Gets or sets the preprocessing preset that matches the weights. Default <see cref="PreprocessingPreset.Torchvision"/>.</summary>
-    public PreprocessingPreset Preset { get; set; } = PreprocessingPreset.Torchvision;
+    /// <summary>
+    /// Gets or sets the preprocessing preset that matches the weights. Default <see langword="null"/>: the weights' own,
+    /// <see cref="PreprocessingPreset.KerasCaffe"/> for Keras .h5 weights, else <see cref="PreprocessingPreset.Torchvision"/>.
+    /// </summary>
+    public PreprocessingPreset? Preset { get; set; }
 
     /// <summary>Gets or sets the compute precision. Default <see cref="ComputePrecision.Float32"/>.</summary>
     public ComputePrecision Precision { get; set; } = ComputePrecision.Float32;

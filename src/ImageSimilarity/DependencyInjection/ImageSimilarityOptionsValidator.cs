@@ -22,7 +22,7 @@ internal sealed class ImageSimilarityOptionsValidator : IValidateOptions<ImageSi
             failures.Add($"ImageSimilarity:MaxPixels must be at least 1 (it is {options.MaxPixels}).");
         }
 
-        if (!Enum.IsDefined(options.Preset))
+        if (options.Preset is { } preset && !Enum.IsDefined(preset))
         {
             failures.Add($"ImageSimilarity:Preset must be {nameof(PreprocessingPreset.Torchvision)} or {nameof(PreprocessingPreset.KerasCaffe)} (it is {options.Preset}).");
         }

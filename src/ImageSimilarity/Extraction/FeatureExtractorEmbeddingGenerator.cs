@@ -55,7 +55,7 @@ public sealed class FeatureExtractorEmbeddingGenerator : IEmbeddingGenerator<Dat
         }
 
         var images = new List<ImageInput>();
-        int index = 0;
+        var index = 0;
         foreach (var value in values)
         {
             ArgumentNullException.ThrowIfNull(value, nameof(values));

@@ -10,32 +10,36 @@ public sealed class Vgg16ExtractorOptions
     public const int DefaultBatchSize = 8;
 
     /// <summary>
-    /// Gets the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>), torchvision
+    /// Gets the default options: official weights (resolved by <see cref="Vgg16Weights.ResolveAsync"/>), the weights' own
     /// preset, fp32, batch 8, <see cref="ImageDecoderOptions.Default"/> decoding.
     /// </summary>
     public static Vgg16ExtractorOptions Default { get; } = new();
 
     /// <summary>
-    /// Gets the weights file (.pth zip or legacy, or .safetensors). <see langword="null"/> (the default) resolves
-    /// the official file: <see cref="Vgg16Weights.EnvironmentVariable"/>, then the cache, then a download.
+    /// Gets the weights file (.pth zip or legacy, .safetensors, or Keras .h5). <see langword="null"/> (the default) resolves
+    /// the official file: <see cref="Vgg16Weights.EnvironmentVariable"/>, then the cache, then Keras' file in
+    /// <see cref="Vgg16Weights.KerasCacheDirectory"/>, then a download.
     /// </summary>
     public string? WeightsPath { get; init; }
 
-    /// <summary>Gets how images are preprocessed; it must match the weights. Default <see cref="PreprocessingPreset.Torchvision"/>.</summary>
+    /// <summary>
+    /// Gets how images are preprocessed; it must match the weights. Default <see langword="null"/>: the weights' own,
+    /// <see cref="PreprocessingPreset.KerasCaffe"/> for Keras weights (.h5), else <see cref="PreprocessingPreset.Torchvision"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined preset.</exception>
-    public PreprocessingPreset Preset
+    public PreprocessingPreset? Preset
     {
         get;
         init
         {
-            if (!Enum.IsDefined(value))
+            if (value is { } preset && !Enum.IsDefined(preset))
             {
                 throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown preprocessing preset.");
             }
 
             field = value;
         }
-    } = PreprocessingPreset.Torchvision;
+    }
 
     /// <summary>Gets the compute precision. Default <see cref="ComputePrecision.Float32"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined precision.</exception>
@@ -84,7 +88,11 @@ public sealed class Vgg16ExtractorOptions
         }
     }
 
-    /// <summary>Gets how images are decoded: the pixel limit (<see cref="ImageDecoderOptions.MaxPixels"/>), EXIF orientation and background. Default <see cref="ImageDecoderOptions.Default"/>.</summary>
+    /// <summary>
+    /// Gets how images are decoded: the pixel limit (<see cref="ImageDecoderOptions.MaxPixels"/>), EXIF orientation and
+    /// background. Default <see cref="ImageDecoderOptions.Default"/>. The keras-caffe preset takes only the pixel limit
+    /// from it and decodes as Keras' <c>load_img</c> does (<see cref="ImageDecoderOptions.KerasLoadImage"/>).
+    /// </summary>
     /// <exception cref="ArgumentNullException">The value is <see langword="null"/>.</exception>
     public ImageDecoderOptions DecoderOptions
     {

@@ -9,8 +9,8 @@ namespace ImageSimilarity.Extraction;
 
 /// <summary>
 /// VGG16 fc2 features (4096 floats: ReLU after torchvision's <c>classifier.3</c>) computed with TorchSharp on the CPU
-/// from a real pretrained weights file: torchvision <c>.pth</c> (zip or legacy format) or safetensors (torchvision or
-/// timm names). No Python is involved and nothing in the file is ever executed.
+/// from a real pretrained weights file: torchvision <c>.pth</c> (zip or legacy format), safetensors (torchvision or
+/// timm names) or Keras' HDF5 weights (<c>.h5</c>). No Python is involved and nothing in the file is ever executed.
 /// </summary>
 /// <remarks>
 /// <para>Thread-safety: all members are thread-safe. Calls that reach the network are serialised on one model (one
@@ -29,7 +29,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     private readonly bool _channelsLast;
     private bool _disposed;
 
-    private Vgg16FeatureExtractor(Vgg16Network network, Vgg16ExtractorOptions options, string weightsPath, string weightsId, TimeSpan loadTime, bool channelsLast)
+    private Vgg16FeatureExtractor(Vgg16Network network, Vgg16ExtractorOptions options, PreprocessingPreset preset, string weightsPath, string weightsId, TimeSpan loadTime, bool channelsLast)
     {
         _network = network;
         _channelsLast = channelsLast;
@@ -39,8 +39,8 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         WeightsPath = weightsPath;
         WeightsId = weightsId;
         LoadTime = loadTime;
-        Preprocessor = new ImagePreprocessor(options.Preset, options.DecoderOptions);
-        ModelId = $"vgg16-fc2/{weightsId}/{PresetName(options.Preset)}";
+        Preprocessor = new ImagePreprocessor(preset, options.DecoderOptions);
+        ModelId = $"vgg16-fc2/{weightsId}/{PresetName(preset)}";
     }
 
     /// <summary>Gets the network (for benchmarks and experiments).</summary>
@@ -52,8 +52,10 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     /// <inheritdoc/>
     /// <remarks>
     /// <c>vgg16-fc2/&lt;weights&gt;/&lt;preset&gt;</c>, e.g. <c>vgg16-fc2/torchvision-397923af/torchvision</c>. The weights
-    /// part is <c>torchvision-397923af</c> for the official file, else <c>weights-</c> and 8 hex digits of a hash of the
-    /// first layer and the biases (the same for the same weights in any file format). The precision is not part of
+    /// part is <c>torchvision-397923af</c> for the official file, <c>keras-64373286</c> for Keras' official
+    /// <see cref="Vgg16Weights.KerasFileName"/> (name and size match; the digits start its MD5), else <c>weights-</c>
+    /// (<c>keras-</c> for any other Keras .h5) and 8 hex digits of a hash of the first layer and the biases in the
+    /// model's layout (the same for the same weights in any file format). The precision is not part of
     /// it: fp32 and bf16 vectors of the same weights are comparable.
     /// </remarks>
     public string ModelId { get; }
@@ -100,9 +102,9 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         return await Task.Run(() => Load(path, options), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Loads a weights file synchronously (a .pth in zip or legacy format, or .safetensors; detected from the content).</summary>
+    /// <summary>Loads a weights file synchronously (a .pth in zip or legacy format, .safetensors or Keras .h5; detected from the content).</summary>
     /// <param name="weightsPath">The weights file.</param>
-    /// <param name="options">Preset, precision, batch size and threads; its <see cref="Vgg16ExtractorOptions.WeightsPath"/> is ignored.</param>
+    /// <param name="options">Preset (<see langword="null"/>: keras-caffe for Keras weights, else torchvision), precision, batch size and threads; its <see cref="Vgg16ExtractorOptions.WeightsPath"/> is ignored.</param>
     /// <returns>The extractor; the caller disposes it.</returns>
     /// <exception cref="ArgumentException"><paramref name="weightsPath"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="weightsPath"/> is <see langword="null"/>.</exception>
@@ -111,7 +113,6 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(weightsPath);
         options ??= Vgg16ExtractorOptions.Default;
-
         var stopwatch = Stopwatch.StartNew();
         var fullPath = Path.GetFullPath(weightsPath);
         torch.set_num_threads(options.ThreadCount > 0 ? options.ThreadCount : Environment.ProcessorCount);
@@ -127,8 +128,12 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
                 ChannelsLast.ConvertWeights(network);
             }
 
-            var weightsId = IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
-            return new Vgg16FeatureExtractor(network, options, fullPath, weightsId, stopwatch.Elapsed, channelsLast);
+            var keras = stateDict.Format == KerasWeightsReader.FormatName;
+            var weightsId = keras
+                ? "keras-" + (IsOfficialKerasFile(fullPath) ? Vgg16Weights.KerasMd5[..8] : Vgg16StateDictMapper.Fingerprint(plan))
+                : IsOfficialFile(fullPath) ? "torchvision-397923af" : "weights-" + Vgg16StateDictMapper.Fingerprint(plan);
+            var preset = options.Preset ?? (keras ? PreprocessingPreset.KerasCaffe : PreprocessingPreset.Torchvision);
+            return new Vgg16FeatureExtractor(network, options, preset, fullPath, weightsId, stopwatch.Elapsed, channelsLast);
         }
         catch
         {
@@ -143,10 +148,10 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += BatchSize)
+        for (var start = 0; start < images.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(BatchSize, images.Count - start);
+            var count = Math.Min(BatchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
             await Parallel.ForAsync(0, count, cancellationToken, async (i, ct) =>
                 batch[i] = await Preprocessor.PreprocessAsync(images[start + i], ct).ConfigureAwait(false)).ConfigureAwait(false);
@@ -161,7 +166,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        for (int i = 0; i < images.Count; i++)
+        for (var i = 0; i < images.Count; i++)
         {
             var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
             if (image.Channels != 3 || image.Height != ImagePreprocessor.InputSize || image.Width != ImagePreprocessor.InputSize)
@@ -171,12 +176,12 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         }
 
         var results = new List<float[]>(images.Count);
-        for (int start = 0; start < images.Count; start += BatchSize)
+        for (var start = 0; start < images.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(BatchSize, images.Count - start);
+            var count = Math.Min(BatchSize, images.Count - start);
             var batch = new PreprocessedImage[count];
-            for (int i = 0; i < count; i++)
+            for (var i = 0; i < count; i++)
             {
                 batch[i] = images[start + i];
             }
@@ -234,6 +239,10 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         _ => "torchvision",
     };
 
+    private static bool IsOfficialKerasFile(string path)
+        => string.Equals(Path.GetFileName(path), Vgg16Weights.KerasFileName, StringComparison.Ordinal)
+           && new FileInfo(path).Length == Vgg16Weights.KerasLength;
+
     private static bool IsOfficialFile(string path)
         => string.Equals(Path.GetFileName(path), Vgg16Weights.OfficialFileName, StringComparison.Ordinal)
            && new FileInfo(path).Length == Vgg16Weights.OfficialLength;
@@ -258,10 +267,10 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     {
         using var inference = torch.inference_mode();
         using var scope = NewDisposeScope();
-        int length = ImagePreprocessor.InputLength;
+        var length = ImagePreprocessor.InputLength;
         var input = empty([batch.Length, 3, ImagePreprocessor.InputSize, ImagePreprocessor.InputSize], ScalarType.Float32);
         var inputSpan = MemoryMarshal.Cast<byte, float>(input.bytes);
-        for (int i = 0; i < batch.Length; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             batch[i].Data.Span.CopyTo(inputSpan.Slice(i * length, length));
         }
@@ -281,7 +290,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
         output = output.contiguous();
         var outputSpan = MemoryMarshal.Cast<byte, float>(output.bytes);
         var result = new float[batch.Length][];
-        for (int i = 0; i < batch.Length; i++)
+        for (var i = 0; i < batch.Length; i++)
         {
             result[i] = outputSpan.Slice(i * FeatureDimension, FeatureDimension).ToArray();
         }

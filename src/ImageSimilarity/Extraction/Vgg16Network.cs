@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -28,10 +27,10 @@ internal sealed class Vgg16Network : nn.Module<Tensor, Tensor>
         : base("VGG16")
     {
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
-        int channels = 3;
+        var channels = 3;
         foreach (var c in Configuration)
         {
-            string index = layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var index = layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (c == 0)
             {
                 layers.Add((index, nn.MaxPool2d(kernel_size: 2, stride: 2)));

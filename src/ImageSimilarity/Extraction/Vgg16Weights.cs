@@ -5,7 +5,8 @@ namespace ImageSimilarity.Extraction;
 
 /// <summary>
 /// Finds the VGG16 weights file: an explicit path, else <see cref="EnvironmentVariable"/>, else the per-user cache,
-/// else a verified download of torchvision's official file.
+/// else Keras' <see cref="KerasFileName"/> in <see cref="KerasCacheDirectory"/>, else a verified download of
+/// torchvision's official file.
 /// </summary>
 /// <remarks>All members are thread-safe. Concurrent downloads of the same file each write their own temporary file.</remarks>
 public static class Vgg16Weights
@@ -21,6 +22,27 @@ public static class Vgg16Weights
 
     /// <summary>The environment variable that may name the weights file.</summary>
     public const string EnvironmentVariable = "IMAGESIMILARITY_VGG16_WEIGHTS";
+
+    /// <summary>The file name of Keras' VGG16 ImageNet weights with the fully connected layers (<c>include_top=True</c>).</summary>
+    public const string KerasFileName = "vgg16_weights_tf_dim_ordering_tf_kernels.h5";
+
+    /// <summary>The file name of Keras' VGG16 weights without the fully connected layers (<c>include_top=False</c>); it cannot give fc2 features.</summary>
+    public const string KerasNoTopFileName = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5";
+
+    /// <summary>The size of <see cref="KerasFileName"/> in bytes.</summary>
+    public const long KerasLength = 553_467_096;
+
+    /// <summary>The MD5 of <see cref="KerasFileName"/>: the <c>file_hash</c> Keras itself checks it against (<c>keras.applications.vgg16</c>).</summary>
+    public const string KerasMd5 = "64373286793e3c8b2b4e3219cbf3544b";
+
+    /// <summary>
+    /// Gets the folder where Keras keeps downloaded weights: <c>$KERAS_HOME/models</c>, else <c>~/.keras/models</c>.
+    /// <see cref="ResolveAsync"/> looks there for <see cref="KerasFileName"/>; nothing is ever downloaded from Keras.
+    /// </summary>
+    public static string KerasCacheDirectory
+        => Environment.GetEnvironmentVariable("KERAS_HOME") is { Length: > 0 } kerasHome
+            ? Path.Combine(kerasHome, "models")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".keras", "models");
 
     /// <summary>Gets the official download URL.</summary>
     public static Uri OfficialUri { get; } = new("https://download.pytorch.org/models/vgg16-397923af.pth");
@@ -79,7 +101,19 @@ public static class Vgg16Weights
                 : throw new WeightsFileException(fromEnv, [$"the file named by ${EnvironmentVariable} does not exist"]);
         }
 
-        return await EnsureDownloadedAsync(download, progress, cancellationToken).ConfigureAwait(false);
+        return FindInKerasCache(download, KerasCacheDirectory)
+            ?? await EnsureDownloadedAsync(download, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Keras' file in Keras' own cache, for people who come from the Keras recipe (it is never downloaded from here),
+    /// unless torchvision's file is already in this library's cache.
+    /// </summary>
+    internal static string? FindInKerasCache(WeightsDownloadOptions? download, string kerasDirectory)
+    {
+        var torchvisionCached = Path.GetFullPath((download ?? new WeightsDownloadOptions()).CachedFilePath);
+        var keras = Path.Combine(kerasDirectory, KerasFileName);
+        return !File.Exists(torchvisionCached) && File.Exists(keras) ? Path.GetFullPath(keras) : null;
     }
 
     /// <summary>
@@ -98,7 +132,7 @@ public static class Vgg16Weights
         CancellationToken cancellationToken = default)
     {
         options ??= new WeightsDownloadOptions();
-        string target = Path.GetFullPath(options.CachedFilePath);
+        var target = Path.GetFullPath(options.CachedFilePath);
         if (File.Exists(target))
         {
             return target;
@@ -110,7 +144,7 @@ public static class Vgg16Weights
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        string temp = $"{target}.{Guid.NewGuid():N}.part";
+        var temp = $"{target}.{Guid.NewGuid():N}.part";
         var ownClient = options.HttpClient is null ? new HttpClient { Timeout = Timeout.InfiniteTimeSpan } : null;
         try
         {
@@ -121,7 +155,7 @@ public static class Vgg16Weights
                 throw Offline(options, target, $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
             }
 
-            long? total = response.Content.Headers.ContentLength;
+            var total = response.Content.Headers.ContentLength;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long received = 0;
             await using (var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
@@ -131,7 +165,7 @@ public static class Vgg16Weights
                 long lastReport = -1;
                 while (true)
                 {
-                    int n = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    var n = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                     if (n == 0)
                     {
                         break;
@@ -154,7 +188,7 @@ public static class Vgg16Weights
                 throw Offline(options, target, $"the transfer was interrupted after {received:N0} of {expectedLength:N0} bytes");
             }
 
-            string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (!string.Equals(actual, options.Sha256, StringComparison.OrdinalIgnoreCase))
             {
                 throw Offline(options, target, $"the downloaded file has SHA-256 {actual}, expected {options.Sha256.ToLowerInvariant()} ({received:N0} bytes received); it was discarded");

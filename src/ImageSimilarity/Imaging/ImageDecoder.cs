@@ -4,7 +4,8 @@ namespace ImageSimilarity.Imaging;
 
 /// <summary>
 /// Decodes JPEG, PNG, WebP, GIF (first frame) and BMP by content with SkiaSharp into opaque RGB: EXIF orientation
-/// applied, transparency composited over a background colour, and oversized images refused from their header.
+/// applied (optional), transparency composited over a background colour or dropped (<see cref="TransparencyMode"/>), and
+/// oversized images refused from their header.
 /// </summary>
 /// <remarks>
 /// No colour management is applied (embedded ICC profiles are ignored), as Pillow does; this keeps pixel values
@@ -35,7 +36,7 @@ internal static class ImageDecoder
         }
 
         var info = codec.Info;
-        long pixelCount = (long)info.Width * info.Height;
+        var pixelCount = (long)info.Width * info.Height;
         if (info.Width <= 0 || info.Height <= 0)
         {
             throw new ImageDecodeException(name, ImageDecodeError.Corrupt, $"the header announces an invalid size {info.Width}x{info.Height}");
@@ -63,7 +64,10 @@ internal static class ImageDecoder
             throw new ImageDecodeException(name, ImageDecodeError.Corrupt, what);
         }
 
-        var rgb = Composite(rgba, info.Width, info.Height, info.AlphaType != SKAlphaType.Opaque, options.Background);
+        // Unpremultiplied decoding keeps the colour that transparent pixels store, so ignoring alpha is Pillow's convert('RGB').
+        var rgb = options.Transparency == TransparencyMode.Ignore
+            ? new RgbImage(info.Width, info.Height, rgba, bytesPerPixel: 4)
+            : Composite(rgba, info.Width, info.Height, info.AlphaType != SKAlphaType.Opaque, options.Background);
         return options.ApplyExifOrientation ? Orient(rgb, codec.EncodedOrigin) : rgb;
     }
 
@@ -76,7 +80,7 @@ internal static class ImageDecoder
     {
         if (hasAlpha)
         {
-            for (int s = 0; s < rgba.Length; s += 4)
+            for (var s = 0; s < rgba.Length; s += 4)
             {
                 int a = rgba[s + 3];
                 if (a != 255)
@@ -93,7 +97,7 @@ internal static class ImageDecoder
 
     private static byte Blend(int src, int bg, int alpha)
     {
-        int tmp = ((src * alpha) + (bg * (255 - alpha))) * 128 + (0x80 << 7);
+        var tmp = ((src * alpha) + (bg * (255 - alpha))) * 128 + (0x80 << 7);
         return (byte)((((tmp >> 8) + tmp) >> 8) >> 7);
     }
 
@@ -106,17 +110,17 @@ internal static class ImageDecoder
         }
 
         int w = src.Width, h = src.Height;
-        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         int ow = swap ? h : w, oh = swap ? w : h;
-        int bpp = src.BytesPerPixel;
+        var bpp = src.BytesPerPixel;
         var dst = new RgbImage(ow, oh, bpp);
         var s = src.Pixels;
         var d = dst.Pixels;
-        for (int y = 0; y < oh; y++)
+        for (var y = 0; y < oh; y++)
         {
-            for (int x = 0; x < ow; x++)
+            for (var x = 0; x < ow; x++)
             {
-                (int sx, int sy) = origin switch
+                (var sx, var sy) = origin switch
                 {
                     SKEncodedOrigin.TopRight => (w - 1 - x, y),            // 2: mirror left-right
                     SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y), // 3: rotate 180

@@ -11,7 +11,7 @@ public sealed class ImageDecoderOptions
     /// <summary>The default of <see cref="MaxPixels"/>: 100 megapixels.</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
-    /// <summary>Gets the default options: at most 100 megapixels, EXIF orientation applied, transparency over white.</summary>
+    /// <summary>Gets the default options (the torchvision preset's): at most 100 megapixels, EXIF orientation applied, transparency over white.</summary>
     public static ImageDecoderOptions Default { get; } = new();
 
     /// <summary>
@@ -34,4 +34,18 @@ public sealed class ImageDecoderOptions
 
     /// <summary>Gets the colour that transparent pixels are composited over. Default white, as the reference pipeline does.</summary>
     public RgbColor Background { get; init; } = RgbColor.White;
+
+    /// <summary>
+    /// Gets what is done with transparency. Default <see cref="TransparencyMode.CompositeOverBackground"/>;
+    /// <see cref="KerasLoadImage"/> (the keras-caffe preset) uses <see cref="TransparencyMode.Ignore"/>.
+    /// </summary>
+    public TransparencyMode Transparency { get; init; } = TransparencyMode.CompositeOverBackground;
+
+    /// <summary>
+    /// Gets the options that reproduce Keras' <c>load_img</c> exactly, which the <see cref="PreprocessingPreset.KerasCaffe"/>
+    /// preset always decodes with (taking only <see cref="MaxPixels"/> from the options it is given): Pillow opens the
+    /// file and calls <c>convert('RGB')</c>, which drops alpha without compositing (<see cref="TransparencyMode.Ignore"/>),
+    /// and no EXIF orientation is applied. At most 100 megapixels, as <see cref="Default"/>.
+    /// </summary>
+    public static ImageDecoderOptions KerasLoadImage { get; } = new() { ApplyExifOrientation = false, Transparency = TransparencyMode.Ignore };
 }

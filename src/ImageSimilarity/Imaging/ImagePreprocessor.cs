@@ -19,7 +19,11 @@ public sealed class ImagePreprocessor : IImagePreprocessor
 
     /// <summary>Initializes a new instance of the <see cref="ImagePreprocessor"/> class.</summary>
     /// <param name="preset">The preprocessing pipeline; it must match the model's weights.</param>
-    /// <param name="decoderOptions">How images are decoded; <see langword="null"/> for <see cref="ImageDecoderOptions.Default"/>.</param>
+    /// <param name="decoderOptions">
+    /// How images are decoded; <see langword="null"/> for <see cref="ImageDecoderOptions.Default"/>. The keras-caffe preset
+    /// takes only <see cref="ImageDecoderOptions.MaxPixels"/> from it and otherwise decodes as Keras' <c>load_img</c>
+    /// (<see cref="ImageDecoderOptions.KerasLoadImage"/>: alpha dropped without compositing, no EXIF orientation).
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="preset"/> is not a defined preset.</exception>
     public ImagePreprocessor(PreprocessingPreset preset = PreprocessingPreset.Torchvision, ImageDecoderOptions? decoderOptions = null)
     {
@@ -29,7 +33,10 @@ public sealed class ImagePreprocessor : IImagePreprocessor
         }
 
         Preset = preset;
-        DecoderOptions = decoderOptions ?? ImageDecoderOptions.Default;
+        decoderOptions ??= ImageDecoderOptions.Default;
+        DecoderOptions = preset != PreprocessingPreset.KerasCaffe ? decoderOptions
+            : decoderOptions.MaxPixels == ImageDecoderOptions.KerasLoadImage.MaxPixels ? ImageDecoderOptions.KerasLoadImage
+            : new ImageDecoderOptions { MaxPixels = decoderOptions.MaxPixels, ApplyExifOrientation = false, Transparency = TransparencyMode.Ignore };
     }
 
     /// <summary>Gets the preprocessing pipeline.</summary>
@@ -89,8 +96,8 @@ public sealed class ImagePreprocessor : IImagePreprocessor
 
         var (w, h) = TorchvisionResizedSize(decoded.Width, decoded.Height, TorchvisionResizeSize);
         var scaled = PillowResize.Bilinear(decoded, w, h);
-        int top = (int)Math.Round((h - InputSize) / 2.0, MidpointRounding.ToEven);
-        int left = (int)Math.Round((w - InputSize) / 2.0, MidpointRounding.ToEven);
+        var top = (int)Math.Round((h - InputSize) / 2.0, MidpointRounding.ToEven);
+        var left = (int)Math.Round((w - InputSize) / 2.0, MidpointRounding.ToEven);
         WriteTorchvision(scaled, left, top, destination);
     }
 
@@ -109,19 +116,19 @@ public sealed class ImagePreprocessor : IImagePreprocessor
     {
         const int plane = InputSize * InputSize;
         var p = image.Pixels;
-        int bpp = image.BytesPerPixel;
-        for (int c = 0; c < 3; c++)
+        var bpp = image.BytesPerPixel;
+        for (var c = 0; c < 3; c++)
         {
             float mean = TorchvisionMean[c], std = TorchvisionStd[c];
             var dst = destination.Slice(c * plane, plane);
-            for (int y = 0; y < InputSize; y++)
+            for (var y = 0; y < InputSize; y++)
             {
-                int row = ((top + y) * image.Stride) + (left * bpp) + c;
-                int o = y * InputSize;
-                for (int x = 0; x < InputSize; x++)
+                var row = ((top + y) * image.Stride) + (left * bpp) + c;
+                var o = y * InputSize;
+                for (var x = 0; x < InputSize; x++)
                 {
                     // The same float32 operations as ToTensor (divide by 255) then Normalize (subtract, divide).
-                    float v = p[row + (x * bpp)] / 255f;
+                    var v = p[row + (x * bpp)] / 255f;
                     dst[o + x] = (v - mean) / std;
                 }
             }
@@ -132,13 +139,13 @@ public sealed class ImagePreprocessor : IImagePreprocessor
     {
         const int plane = InputSize * InputSize;
         var p = image.Pixels;
-        int bpp = image.BytesPerPixel;
-        for (int c = 0; c < 3; c++)
+        var bpp = image.BytesPerPixel;
+        for (var c = 0; c < 3; c++)
         {
-            int source = 2 - c; // BGR order
-            float mean = CaffeMeanBgr[c];
+            var source = 2 - c; // BGR order
+            var mean = CaffeMeanBgr[c];
             var dst = destination.Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++)
+            for (var i = 0; i < plane; i++)
             {
                 dst[i] = p[(i * bpp) + source] - mean;
             }

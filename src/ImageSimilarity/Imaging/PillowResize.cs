@@ -27,11 +27,11 @@ internal static class PillowResize
         }
 
         var (vBounds, vKernel, vSize) = Coefficients(src.Height, height);
-        int firstRow = vBounds[0];
-        int lastRow = vBounds[(height * 2) - 2] + vBounds[(height * 2) - 1];
+        var firstRow = vBounds[0];
+        var lastRow = vBounds[(height * 2) - 2] + vBounds[(height * 2) - 1];
 
         var current = src;
-        int rowOffset = 0;
+        var rowOffset = 0;
         if (width != src.Width)
         {
             var (hBounds, hKernel, hSize) = Coefficients(src.Width, width);
@@ -61,15 +61,15 @@ internal static class PillowResize
         var dst = new RgbImage(width, height);
         var s = src.Pixels;
         var d = dst.Pixels;
-        int bpp = src.BytesPerPixel;
-        for (int y = 0; y < height; y++)
+        var bpp = src.BytesPerPixel;
+        for (var y = 0; y < height; y++)
         {
-            int srcRow = ys[y] * src.Stride;
-            int dstRow = y * dst.Stride;
-            for (int x = 0; x < width; x++)
+            var srcRow = ys[y] * src.Stride;
+            var dstRow = y * dst.Stride;
+            for (var x = 0; x < width; x++)
             {
-                int si = srcRow + (xs[x] * bpp);
-                int di = dstRow + (x * 3);
+                var si = srcRow + (xs[x] * bpp);
+                var di = dstRow + (x * 3);
                 d[di] = s[si];
                 d[di + 1] = s[si + 1];
                 d[di + 2] = s[si + 2];
@@ -81,12 +81,12 @@ internal static class PillowResize
 
     private static int[] NearestTable(int inSize, int outSize)
     {
-        double scale = (double)inSize / outSize;
-        double pos = scale * 0.5;
+        var scale = (double)inSize / outSize;
+        var pos = scale * 0.5;
         var table = new int[outSize];
-        for (int i = 0; i < outSize; i++)
+        for (var i = 0; i < outSize; i++)
         {
-            int p = pos < 0.0 ? -1 : (int)pos;
+            var p = pos < 0.0 ? -1 : (int)pos;
             table[i] = Math.Clamp(p, 0, inSize - 1);
             pos += scale;
         }
@@ -96,42 +96,42 @@ internal static class PillowResize
 
     private static (int[] Bounds, int[] Kernel, int KernelSize) Coefficients(int inSize, int outSize)
     {
-        double scale = (double)inSize / outSize;
-        double filterScale = Math.Max(scale, 1.0);
-        double support = 1.0 * filterScale;
-        int kernelSize = ((int)Math.Ceiling(support) * 2) + 1;
+        var scale = (double)inSize / outSize;
+        var filterScale = Math.Max(scale, 1.0);
+        var support = 1.0 * filterScale;
+        var kernelSize = ((int)Math.Ceiling(support) * 2) + 1;
         var bounds = new int[outSize * 2];
         var kernel = new int[outSize * kernelSize];
         var weights = new double[kernelSize];
-        double inverse = 1.0 / filterScale;
-        for (int xx = 0; xx < outSize; xx++)
+        var inverse = 1.0 / filterScale;
+        for (var xx = 0; xx < outSize; xx++)
         {
-            double center = (xx + 0.5) * scale;
-            int xmin = (int)(center - support + 0.5);
+            var center = (xx + 0.5) * scale;
+            var xmin = (int)(center - support + 0.5);
             if (xmin < 0)
             {
                 xmin = 0;
             }
 
-            int xmax = (int)(center + support + 0.5);
+            var xmax = (int)(center + support + 0.5);
             if (xmax > inSize)
             {
                 xmax = inSize;
             }
 
             xmax -= xmin;
-            double total = 0.0;
-            for (int x = 0; x < xmax; x++)
+            var total = 0.0;
+            for (var x = 0; x < xmax; x++)
             {
-                double w = Triangle((x + xmin - center + 0.5) * inverse);
+                var w = Triangle((x + xmin - center + 0.5) * inverse);
                 weights[x] = w;
                 total += w;
             }
 
-            for (int x = 0; x < xmax; x++)
+            for (var x = 0; x < xmax; x++)
             {
-                double w = total != 0.0 ? weights[x] / total : weights[x];
-                double fixedPoint = w * (1 << PrecisionBits);
+                var w = total != 0.0 ? weights[x] / total : weights[x];
+                var fixedPoint = w * (1 << PrecisionBits);
                 kernel[(xx * kernelSize) + x] = w < 0 ? (int)(-0.5 + fixedPoint) : (int)(0.5 + fixedPoint);
             }
 
@@ -167,28 +167,28 @@ internal static class PillowResize
         var dst = new RgbImage(width, rows);
         var s = src.Pixels;
         var d = dst.Pixels;
-        int srcStride = src.Stride;
-        int bpp = src.BytesPerPixel;
-        for (int y = 0; y < rows; y++)
+        var srcStride = src.Stride;
+        var bpp = src.BytesPerPixel;
+        for (var y = 0; y < rows; y++)
         {
-            int srcRow = (y + firstRow) * srcStride;
-            int dstRow = y * dst.Stride;
-            for (int xx = 0; xx < width; xx++)
+            var srcRow = (y + firstRow) * srcStride;
+            var dstRow = y * dst.Stride;
+            for (var xx = 0; xx < width; xx++)
             {
-                int xmin = bounds[xx * 2];
-                int xmax = bounds[(xx * 2) + 1];
-                int k = xx * kernelSize;
+                var xmin = bounds[xx * 2];
+                var xmax = bounds[(xx * 2) + 1];
+                var k = xx * kernelSize;
                 int r = 1 << (PrecisionBits - 1), g = r, b = r;
-                int si = srcRow + (xmin * bpp);
-                for (int x = 0; x < xmax; x++, si += bpp)
+                var si = srcRow + (xmin * bpp);
+                for (var x = 0; x < xmax; x++, si += bpp)
                 {
-                    int c = kernel[k + x];
+                    var c = kernel[k + x];
                     r += s[si] * c;
                     g += s[si + 1] * c;
                     b += s[si + 2] * c;
                 }
 
-                int di = dstRow + (xx * 3);
+                var di = dstRow + (xx * 3);
                 d[di] = Clip8(r);
                 d[di + 1] = Clip8(g);
                 d[di + 2] = Clip8(b);
@@ -200,22 +200,22 @@ internal static class PillowResize
 
     private static RgbImage Vertical(RgbImage src, int height, int rowOffset, int[] bounds, int[] kernel, int kernelSize)
     {
-        int width = src.Width;
+        var width = src.Width;
         var dst = new RgbImage(width, height, src.BytesPerPixel);
         var s = src.Pixels;
         var d = dst.Pixels;
-        int stride = src.Stride;
-        for (int yy = 0; yy < height; yy++)
+        var stride = src.Stride;
+        for (var yy = 0; yy < height; yy++)
         {
-            int ymin = bounds[yy * 2] - rowOffset;
-            int ymax = bounds[(yy * 2) + 1];
-            int k = yy * kernelSize;
-            int dstRow = yy * dst.Stride;
-            for (int i = 0; i < stride; i++)
+            var ymin = bounds[yy * 2] - rowOffset;
+            var ymax = bounds[(yy * 2) + 1];
+            var k = yy * kernelSize;
+            var dstRow = yy * dst.Stride;
+            for (var i = 0; i < stride; i++)
             {
-                int acc = 1 << (PrecisionBits - 1);
-                int si = (ymin * stride) + i;
-                for (int y = 0; y < ymax; y++, si += stride)
+                var acc = 1 << (PrecisionBits - 1);
+                var si = (ymin * stride) + i;
+                for (var y = 0; y < ymax; y++, si += stride)
                 {
                     acc += s[si] * kernel[k + y];
                 }

@@ -13,6 +13,8 @@ public enum PreprocessingPreset
     /// <summary>
     /// Keras' <c>load_img(target_size=(224, 224))</c> + <c>preprocess_input</c> in 'caffe' mode, for Keras weights:
     /// direct resize to 224x224 with Pillow's nearest neighbour, RGB to BGR, subtract (103.939, 116.779, 123.68), no scaling.
+    /// It decodes as <c>load_img</c> does (<see cref="ImageDecoderOptions.KerasLoadImage"/>), whatever the decoder options
+    /// say apart from the pixel limit: alpha dropped without compositing, EXIF orientation not applied.
     /// </summary>
     KerasCaffe = 1,
 }

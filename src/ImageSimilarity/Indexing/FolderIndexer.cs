@@ -258,7 +258,7 @@ public sealed partial class FolderIndexer
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            int next = -1;
+            var next = -1;
             var workers = Enumerable.Range(0, Math.Min(_options.DecodeWorkers, toRead.Count))
                 .Select(_ => Task.Run(() => DecodeLoopAsync(toRead, () => Interlocked.Increment(ref next), prepared.Writer, token), token))
                 .ToArray();
@@ -286,7 +286,7 @@ public sealed partial class FolderIndexer
         private async Task DecodeLoopAsync(List<Candidate> files, Func<int> take, ChannelWriter<Prepared> writer, CancellationToken token)
         {
             var preprocessor = (_owner._extractor as IPreprocessingFeatureExtractor)?.Preprocessor;
-            for (int i = take(); i < files.Count; i = take())
+            for (var i = take(); i < files.Count; i = take())
             {
                 token.ThrowIfCancellationRequested();
                 var file = files[i];
@@ -400,7 +400,7 @@ public sealed partial class FolderIndexer
 
             var now = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture);
             var records = new List<VectorRecord>(batch.Count);
-            for (int i = 0; i < batch.Count; i++)
+            for (var i = 0; i < batch.Count; i++)
             {
                 records.Add(new VectorRecord(batch[i].File.Id, vectors[i], Metadata(batch[i], now)));
             }
@@ -482,8 +482,8 @@ public sealed partial class FolderIndexer
                     case FileIndexOutcome.Skipped: _skipped++; break;
                 }
 
-                double rate = _indexed > 0 ? _indexed / _clock.Elapsed.TotalSeconds : 0;
-                int done = _indexed + _unchanged + _failed + _skipped;
+                var rate = _indexed > 0 ? _indexed / _clock.Elapsed.TotalSeconds : 0;
+                var done = _indexed + _unchanged + _failed + _skipped;
                 snapshot = new IndexingProgress(done, _total, _indexed, _unchanged, _failed, _skipped, rate, result.Path);
             }
 

@@ -23,15 +23,15 @@ internal sealed class GlobMatcher
     private static Regex Compile(string pattern)
     {
         var p = pattern.Replace('\\', '/').Trim();
-        bool anywhere = !p.Contains('/', StringComparison.Ordinal);
+        var anywhere = !p.Contains('/', StringComparison.Ordinal);
         p = p.TrimStart('/');
         var sb = new StringBuilder(anywhere ? "^(?:.*/)?" : "^");
-        for (int i = 0; i < p.Length; i++)
+        for (var i = 0; i < p.Length; i++)
         {
-            char c = p[i];
+            var c = p[i];
             if (c == '*' && i + 1 < p.Length && p[i + 1] == '*')
             {
-                bool slashFollows = i + 2 < p.Length && p[i + 2] == '/';
+                var slashFollows = i + 2 < p.Length && p[i + 2] == '/';
                 sb.Append(slashFollows ? "(?:.*/)?" : ".*");
                 i += slashFollows ? 2 : 1;
             }

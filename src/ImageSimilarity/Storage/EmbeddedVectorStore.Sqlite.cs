@@ -61,8 +61,7 @@ public sealed partial class EmbeddedVectorStore
             store._blocks.EnsureCapacity(count);
             store._ids = new string?[Math.Max(16, count)];
             store._metadata = new IReadOnlyDictionary<string, string>[store._ids.Length];
-            var filePrecision = index.Precision;
-            index.ReadRecords(-1, (id, metadata, bytes) => store.PutRow(id, metadata, bytes, filePrecision), cancellationToken);
+            store.LoadRows(index, -1, direct: true, cancellationToken);
             store._persistedProperties = index.ReadUserProperties();
             foreach (var (key, value) in store._persistedProperties)
             {
@@ -150,22 +149,7 @@ public sealed partial class EmbeddedVectorStore
             }
         }
 
-        var filePrecision = index.Precision;
-        index.ReadRecords(
-            _seenSeq,
-            (id, metadata, bytes) =>
-            {
-                EnterWrite();
-                try
-                {
-                    PutRow(id, metadata, bytes, filePrecision);
-                }
-                finally
-                {
-                    _lock.ExitWriteLock();
-                }
-            },
-            cancellationToken);
+        LoadRows(index, _seenSeq, direct: false, cancellationToken);
 
         var stored = index.ReadUserProperties();
         foreach (var (key, value) in stored)
@@ -187,6 +171,70 @@ public sealed partial class EmbeddedVectorStore
         _persistedProperties = stored;
         _seenSeq = index.ChangeSeq;
         Interlocked.Exchange(ref _updatedTicks, index.UpdatedUtc.UtcTicks);
+    }
+
+    /// <summary>
+    /// Reads rows from the file into memory. <paramref name="direct"/> (a store being opened, not yet shared): the
+    /// vector bytes go straight into their block row when the precisions match. Otherwise (rows other processes
+    /// committed, while searches run) they go through a scratch row and are stored under the write lock after their
+    /// checksum passed.
+    /// </summary>
+    private void LoadRows(SqliteIndex index, long afterSeq, bool direct, CancellationToken cancellationToken)
+    {
+        var filePrecision = index.Precision;
+        var scratch = new byte[index.RowBytes];
+        var sameLayout = filePrecision == Precision;
+        index.ReadRecords(
+            afterSeq,
+            (id, metadata) =>
+            {
+                if (!direct || !sameLayout)
+                {
+                    return scratch;
+                }
+
+                var slot = SlotFor(id);
+                var block = slot / _blocks.RowsPerBlock;
+                return _blocks.RowBytes(block, slot - (block * _blocks.RowsPerBlock), 1);
+            },
+            (id, metadata, bytes) =>
+            {
+                if (direct && sameLayout)
+                {
+                    _metadata[_slotById[id]] = metadata;
+                    return;
+                }
+
+                if (direct)
+                {
+                    PutRow(id, metadata, bytes, filePrecision);
+                    return;
+                }
+
+                EnterWrite();
+                try
+                {
+                    PutRow(id, metadata, bytes, filePrecision);
+                }
+                finally
+                {
+                    _lock.ExitWriteLock();
+                }
+            },
+            cancellationToken);
+    }
+
+    /// <summary>The slot of <paramref name="id"/>, assigning a free or new one. Caller holds the write lock (or owns the store).</summary>
+    private int SlotFor(string id)
+    {
+        if (!_slotById.TryGetValue(id, out var slot))
+        {
+            slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
+            _slotById.Add(id, slot);
+            _ids[slot] = id;
+        }
+
+        return slot;
     }
 
     /// <summary>Upserts as one committed transaction: durable when it returns.</summary>
@@ -422,13 +470,7 @@ public sealed partial class EmbeddedVectorStore
     /// <summary>Stores one row read from the file (in the file's precision) in memory. Caller holds the write lock (or owns the store).</summary>
     private void PutRow(string id, IReadOnlyDictionary<string, string> metadata, ReadOnlySpan<byte> bytes, VectorPrecision filePrecision)
     {
-        if (!_slotById.TryGetValue(id, out var slot))
-        {
-            slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : NewSlot();
-            _slotById.Add(id, slot);
-            _ids[slot] = id;
-        }
-
+        var slot = SlotFor(id);
         var block = slot / _blocks.RowsPerBlock;
         var target = _blocks.RowBytes(block, slot - (block * _blocks.RowsPerBlock), 1);
         if (filePrecision == Precision)

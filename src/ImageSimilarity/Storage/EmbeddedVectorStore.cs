@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Collections.ObjectModel;
 using System.Collections.Concurrent;
+using System.Collections.ObjectModel;
 
 namespace ImageSimilarity.Storage;
 

@@ -17,16 +17,16 @@ internal static class RetrievalMetrics
         foreach (var (query, ranked) in rankings)
         {
             var category = Category(query);
-            int relevantTotal = categories[category] - 1;
+            var relevantTotal = categories[category] - 1;
             Assert.DoesNotContain(query, ranked);
             if (ranked.Count > 0 && Category(ranked[0]) == category)
             {
                 p1++;
             }
 
-            int hits = 0;
+            var hits = 0;
             double sum = 0;
-            for (int i = 0; i < ranked.Count; i++)
+            for (var i = 0; i < ranked.Count; i++)
             {
                 if (Category(ranked[i]) == category)
                 {

@@ -30,7 +30,7 @@ public sealed class ExtractCommandTests
         var bytes = await File.ReadAllBytesAsync(raw);
         Assert.Equal(data.Images.Length * 4096 * 4, bytes.Length);
         var rows = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes);
-        for (int i = 0; i < data.Images.Length; i++)
+        for (var i = 0; i < data.Images.Length; i++)
         {
             Assert.Equal(data.Images[i], items[i].GetProperty("file").GetString());
             var vector = items[i].GetProperty("vector").EnumerateArray().Select(e => e.GetSingle()).ToArray();

@@ -32,10 +32,10 @@ public sealed class Vgg16ReferenceFixture : IDisposable
         PythonReference.Run("vgg16_reference.py", "full", _dir.Path);
         using var manifest = JsonDocument.Parse(File.ReadAllText(_dir.Combine("manifest.json")));
         var images = manifest.RootElement.GetProperty("images").EnumerateArray().Select(e => e.GetString()!).ToArray();
-        int inputs = manifest.RootElement.GetProperty("inputs").GetInt32();
+        var inputs = manifest.RootElement.GetProperty("inputs").GetInt32();
         var x = ReadFloats(_dir.Combine("inputs.f32"));
         var y = ReadFloats(_dir.Combine("features.f32"));
-        int inLength = 3 * 224 * 224;
+        var inLength = 3 * 224 * 224;
         return new Generated(
             _dir.Path,
             images,

@@ -38,9 +38,9 @@ public sealed class Vgg16ParityTests
         var features = await extractor.ExtractPreprocessedAsync(inputs);
         Assert.Equal(data.Features.Length, features.Count);
         double worst = 0;
-        for (int i = 0; i < features.Count; i++)
+        for (var i = 0; i < features.Count; i++)
         {
-            double error = MaxRelativeError(features[i], data.Features[i]);
+            var error = MaxRelativeError(features[i], data.Features[i]);
             worst = Math.Max(worst, error);
             Assert.True(error <= 1e-4, $"input {i}: max relative error {error:E2}");
         }
@@ -50,9 +50,9 @@ public sealed class Vgg16ParityTests
         // (b) end to end from the image files with the torchvision preset.
         var images = data.Images.Select(ImageInput.FromFile).ToList();
         var fromFiles = await extractor.ExtractAsync(images);
-        for (int i = 0; i < images.Count; i++)
+        for (var i = 0; i < images.Count; i++)
         {
-            float cosine = TensorPrimitives.CosineSimilarity(fromFiles[i], data.Features[i]);
+            var cosine = TensorPrimitives.CosineSimilarity(fromFiles[i], data.Features[i]);
             _output.WriteLine($"{file}: {Path.GetFileName(data.Images[i])} cosine {cosine:F7}");
             Assert.True(cosine >= 0.999f, $"{data.Images[i]}: cosine {cosine}");
         }
@@ -86,9 +86,9 @@ public sealed class Vgg16ParityTests
         var a = extractor.ExtractPreprocessedAsync(inputs);
         var b = extractor.ExtractPreprocessedAsync(inputs.AsEnumerable().Reverse().ToList());
         var (ra, rb) = (await a, await b);
-        for (int i = 0; i < inputs.Count; i++)
+        for (var i = 0; i < inputs.Count; i++)
         {
-            float cosine = TensorPrimitives.CosineSimilarity(ra[i], data.Features[i]);
+            var cosine = TensorPrimitives.CosineSimilarity(ra[i], data.Features[i]);
             _output.WriteLine($"bf16 vs fp32 reference, input {i}: cosine {cosine:F5}");
             Assert.True(cosine >= 0.98f, $"input {i}: bf16 cosine {cosine}");
 
@@ -115,7 +115,7 @@ public sealed class Vgg16ParityTests
     private static double MaxRelativeError(float[] actual, float[] expected)
     {
         double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.Length; i++)
+        for (var i = 0; i < expected.Length; i++)
         {
             maxDiff = Math.Max(maxDiff, Math.Abs((double)actual[i] - expected[i]));
             maxRef = Math.Max(maxRef, Math.Abs((double)expected[i]));

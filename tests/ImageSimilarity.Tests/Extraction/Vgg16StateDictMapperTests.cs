@@ -77,7 +77,7 @@ public sealed class Vgg16StateDictMapperTests
         long offset = 0;
         foreach (var (name, shape) in Expected().Where(e => e.Name != "classifier.0.bias"))
         {
-            long bytes = shape.Aggregate(1L, (a, b) => a * b) * 4;
+            var bytes = shape.Aggregate(1L, (a, b) => a * b) * 4;
             header[name] = new { dtype = "F32", shape, data_offsets = new[] { offset, offset + bytes } };
             offset += bytes;
         }
@@ -142,7 +142,7 @@ public sealed class Vgg16StateDictMapperTests
 
     private static WeightTensor Fake(string name, long[] shape, WeightDType dtype = WeightDType.Float32, long? available = null)
     {
-        long bytes = shape.Aggregate(1L, (a, b) => a * b) * WeightDTypes.SizeOf(dtype);
+        var bytes = shape.Aggregate(1L, (a, b) => a * b) * WeightDTypes.SizeOf(dtype);
         return new WeightTensor(name, dtype, shape, SafetensorsReader.RowMajorStrides(shape), 0, new FakeStorage(bytes, available ?? bytes));
     }
 

@@ -30,7 +30,7 @@ public sealed class Vgg16WeightsTests
         Assert.Equal(1.0, reports[^1].Fraction);
 
         // A second call uses the cache without asking the server.
-        int requests = server.Requests;
+        var requests = server.Requests;
         Assert.Equal(path, await Vgg16Weights.EnsureDownloadedAsync(options));
         Assert.Equal(requests, server.Requests);
     }
@@ -164,7 +164,7 @@ public sealed class Vgg16WeightsTests
 
         private async Task LoopAsync()
         {
-            for (int i = 0; i < 20 && !_stop.IsCancellationRequested; i++)
+            for (var i = 0; i < 20 && !_stop.IsCancellationRequested; i++)
             {
                 using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
                 Interlocked.Increment(ref _requests);
@@ -173,7 +173,7 @@ public sealed class Vgg16WeightsTests
                 var buffer = new byte[4096];
                 while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
                 {
-                    int n = await stream.ReadAsync(buffer, _stop.Token);
+                    var n = await stream.ReadAsync(buffer, _stop.Token);
                     if (n == 0)
                     {
                         break;
@@ -189,7 +189,7 @@ public sealed class Vgg16WeightsTests
                 }
 
                 await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {Payload.Length}\r\nConnection: close\r\n\r\n"), _stop.Token);
-                int send = _mode == ServeMode.Interrupted ? Payload.Length / 2 : Payload.Length;
+                var send = _mode == ServeMode.Interrupted ? Payload.Length / 2 : Payload.Length;
                 await stream.WriteAsync(Payload.AsMemory(0, send), _stop.Token);
                 await stream.FlushAsync(_stop.Token);
             }

@@ -81,11 +81,11 @@ public sealed class ImageDecoderTests
     {
         // A valid PNG header announcing 100000 x 100000 RGBA pixels (40 GB decoded) with one tiny IDAT.
         var bomb = TestImages.Png(100_000, 100_000, 8, 6, new byte[64]);
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        var before = GC.GetAllocatedBytesForCurrentThread();
 
         var ex = Assert.Throws<ImageDecodeException>(() => Torchvision.Preprocess(ImageInput.FromBytes(bomb, "bomb.png")));
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(ImageDecodeError.TooLarge, ex.Error);
         Assert.Contains("100000x100000", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxPixels", ex.Message, StringComparison.Ordinal);
@@ -120,11 +120,11 @@ public sealed class ImageDecoderTests
     {
         const int w = 40, h = 30;
         var raw = new byte[h * (1 + (w * 2))];
-        for (int y = 0; y < h; y++)
+        for (var y = 0; y < h; y++)
         {
-            for (int x = 0; x < w; x++)
+            for (var x = 0; x < w; x++)
             {
-                int o = (y * (1 + (w * 2))) + 1 + (x * 2);
+                var o = (y * (1 + (w * 2))) + 1 + (x * 2);
                 raw[o] = 200; // high byte
                 raw[o + 1] = 0x10;
             }
@@ -163,7 +163,7 @@ public sealed class ImageDecoderTests
         var white = ImageDecoder.Decode(png, "clear.png", ImageDecoderOptions.Default);
         var black = ImageDecoder.Decode(png, "clear.png", new ImageDecoderOptions { Background = RgbColor.Black });
 
-        for (int i = 0; i < white.Pixels.Length; i += white.BytesPerPixel)
+        for (var i = 0; i < white.Pixels.Length; i += white.BytesPerPixel)
         {
             Assert.Equal([255, 255, 255], white.Pixels[i..(i + 3)]);
             Assert.Equal([0, 0, 0], black.Pixels[i..(i + 3)]);
@@ -182,14 +182,14 @@ public sealed class ImageDecoderTests
     {
         // Source 3 wide x 2 high; pixel i has red = i: row 0 = 0 1 2, row 1 = 3 4 5.
         var src = new RgbImage(3, 2);
-        for (int i = 0; i < 6; i++)
+        for (var i = 0; i < 6; i++)
         {
             src.Pixels[i * 3] = (byte)i;
         }
 
         var dst = ImageDecoder.Orient(src, origin);
 
-        bool swapped = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        var swapped = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         Assert.Equal(swapped ? 2 : 3, dst.Width);
         Assert.Equal(swapped ? 3 : 2, dst.Height);
         Assert.Equal(expectedSourceIndex, dst.Pixels[targetRow * dst.Stride]);

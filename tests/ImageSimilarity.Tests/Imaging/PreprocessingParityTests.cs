@@ -67,7 +67,7 @@ public sealed class PreprocessingParityTests : IClassFixture<PreprocessingRefere
         PythonReference.RequireAvailable();
         var preprocessor = new ImagePreprocessor(PreprocessingPreset.Torchvision);
         double worstMax = 0, sumMean = 0;
-        int count = 0;
+        var count = 0;
         foreach (var image in _fixture.Images.Where(i => i.Lossless))
         {
             var (max, mean) = TorchvisionDifference(preprocessor, image);
@@ -88,14 +88,14 @@ public sealed class PreprocessingParityTests : IClassFixture<PreprocessingRefere
     {
         PythonReference.RequireAvailable();
         var preprocessor = new ImagePreprocessor(PreprocessingPreset.KerasCaffe);
-        int count = 0;
+        var count = 0;
         foreach (var image in _fixture.Images.Where(i => i.Lossless))
         {
             var actual = preprocessor.Preprocess(ImageInput.FromFile(image.Path)).Data.ToArray();
             var expected = image.Expected("keras-caffe");
             Assert.Equal(expected.Length, actual.Length);
-            int mismatches = 0;
-            for (int i = 0; i < expected.Length; i++)
+            var mismatches = 0;
+            for (var i = 0; i < expected.Length; i++)
             {
                 if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
                 {
@@ -123,14 +123,14 @@ public sealed class PreprocessingParityTests : IClassFixture<PreprocessingRefere
             var actual = caffe.Preprocess(ImageInput.FromFile(image.Path)).Data.ToArray();
             var expected = image.Expected("keras-caffe");
             double cMax = 0, cSum = 0;
-            for (int i = 0; i < expected.Length; i++)
+            for (var i = 0; i < expected.Length; i++)
             {
                 double d = Math.Abs(expected[i] - actual[i]);
                 cMax = Math.Max(cMax, d);
                 cSum += d;
             }
 
-            double cMean = cSum / expected.Length;
+            var cMean = cSum / expected.Length;
             _output.WriteLine($"{image.Format,-5} {image.Name,-32} torchvision max {max * 255:F2}/255 mean {mean * 255:F4}/255 | keras-caffe max {cMax:F1} mean {cMean:F4} (0-255 scale)");
 
             // Different decoders (SkiaSharp's libjpeg-turbo/libwebp builds vs Pillow's) may round a few pixels
@@ -146,10 +146,10 @@ public sealed class PreprocessingParityTests : IClassFixture<PreprocessingRefere
         var expected = image.Expected("torchvision");
         Assert.Equal(expected.Length, actual.Length);
         double max = 0, sum = 0;
-        for (int i = 0; i < expected.Length; i++)
+        for (var i = 0; i < expected.Length; i++)
         {
             double unit = ImagePreprocessor.TorchvisionToUnit(actual[i], i / Plane);
-            double d = Math.Abs(unit - expected[i]);
+            var d = Math.Abs(unit - expected[i]);
             max = Math.Max(max, d);
             sum += d;
         }

@@ -17,7 +17,7 @@ public sealed class SeedSampleDecodingTests
         foreach (var file in files)
         {
             var head = File.ReadAllBytes(file).AsSpan(0, 12).ToArray();
-            string format = head[0] == 0xFF ? "jpeg" : head[0] == 0x89 ? "png" : head[0] == (byte)'R' ? "webp" : "other";
+            var format = head[0] == 0xFF ? "jpeg" : head[0] == 0x89 ? "png" : head[0] == (byte)'R' ? "webp" : "other";
             formats[format] = formats.GetValueOrDefault(format) + 1;
 
             var result = preprocessor.Preprocess(ImageInput.FromFile(file));

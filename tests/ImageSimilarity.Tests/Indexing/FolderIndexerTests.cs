@@ -67,7 +67,7 @@ public sealed class FolderIndexerTests : IDisposable
         await using var store = NewStore();
         var indexer = new FolderIndexer(_extractor, store);
         await indexer.IndexAsync(folder);
-        int extracted = _extractor.ImagesExtracted;
+        var extracted = _extractor.ImagesExtracted;
 
         var again = await indexer.IndexAsync(folder);
 
@@ -83,7 +83,7 @@ public sealed class FolderIndexerTests : IDisposable
         await using var store = NewStore();
         var indexer = new FolderIndexer(_extractor, store);
         await indexer.IndexAsync(folder);
-        int extracted = _extractor.ImagesExtracted;
+        var extracted = _extractor.ImagesExtracted;
 
         // Changed content, same name.
         File.WriteAllBytes(Path.Combine(folder, "img01.jpeg"), TestImages.Encode(200, 150, SKEncodedImageFormat.Png, seed: 99));
@@ -169,10 +169,10 @@ public sealed class FolderIndexerTests : IDisposable
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new FolderIndexer(_extractor, store).IndexAsync(folder, options, progress, cts.Token));
         }
 
-        int extractedBefore = _extractor.ImagesExtracted;
+        var extractedBefore = _extractor.ImagesExtracted;
         _extractor.DelayPerBatch = TimeSpan.Zero;
         await using var reopened = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, _extractor.Dimension, _extractor.ModelId);
-        long saved = await reopened.CountAsync();
+        var saved = await reopened.CountAsync();
         Assert.InRange(saved, 6, files - 1);
 
         var resumed = await new FolderIndexer(_extractor, reopened).IndexAsync(folder, options);
@@ -214,7 +214,7 @@ public sealed class FolderIndexerTests : IDisposable
     {
         var folder = Directory.CreateDirectory(_dir.Combine("images-" + Guid.NewGuid().ToString("N")[..6])).FullName;
         SKEncodedImageFormat[] formats = [SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Png, SKEncodedImageFormat.Webp];
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             var bytes = TestImages.Encode(160 + (i * 7), 120 + (i * 3), formats[i % 3], quality: 85, seed: i);
             File.WriteAllBytes(Path.Combine(folder, $"img{i:00}.jpeg"), bytes);

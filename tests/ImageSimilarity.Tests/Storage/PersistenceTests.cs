@@ -1,5 +1,5 @@
-using Microsoft.Data.Sqlite;
 using ImageSimilarity.TestSupport;
+using Microsoft.Data.Sqlite;
 
 namespace ImageSimilarity.Storage;
 

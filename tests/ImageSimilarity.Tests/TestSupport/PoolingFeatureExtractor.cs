@@ -62,11 +62,11 @@ internal sealed class PoolingFeatureExtractor : IPreprocessingFeatureExtractor
             var v = new float[48];
             var data = image.Data.Span;
             int size = image.Width, cell = size / 4;
-            for (int c = 0; c < 3; c++)
+            for (var c = 0; c < 3; c++)
             {
-                for (int y = 0; y < size; y++)
+                for (var y = 0; y < size; y++)
                 {
-                    for (int x = 0; x < size; x++)
+                    for (var x = 0; x < size; x++)
                     {
                         int gy = Math.Min(3, y / cell), gx = Math.Min(3, x / cell);
                         v[(c * 16) + (gy * 4) + gx] += data[(c * size * size) + (y * size) + x];
@@ -74,7 +74,7 @@ internal sealed class PoolingFeatureExtractor : IPreprocessingFeatureExtractor
                 }
             }
 
-            for (int i = 0; i < v.Length; i++)
+            for (var i = 0; i < v.Length; i++)
             {
                 v[i] = (v[i] / (cell * cell)) + 3f;
             }

@@ -13,13 +13,13 @@ internal static class TestImages
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, alpha == 255 ? SKAlphaType.Opaque : SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
         var random = new Random(seed);
-        for (int y = 0; y < height; y++)
+        for (var y = 0; y < height; y++)
         {
-            for (int x = 0; x < width; x++)
+            for (var x = 0; x < width; x++)
             {
-                byte r = (byte)((x * 255 / Math.Max(1, width - 1)) ^ random.Next(16));
-                byte g = (byte)((y * 255 / Math.Max(1, height - 1)) ^ random.Next(16));
-                byte b = (byte)(((x + y) * 3) & 0xFF);
+                var r = (byte)((x * 255 / Math.Max(1, width - 1)) ^ random.Next(16));
+                var g = (byte)((y * 255 / Math.Max(1, height - 1)) ^ random.Next(16));
+                var b = (byte)(((x + y) * 3) & 0xFF);
                 bitmap.SetPixel(x, y, new SKColor(r, g, b, alpha));
             }
         }
@@ -59,14 +59,14 @@ internal static class TestImages
     {
         Span<byte> header = stackalloc byte[8];
         BinaryPrimitives.WriteInt32BigEndian(header, data.Length);
-        for (int i = 0; i < 4; i++)
+        for (var i = 0; i < 4; i++)
         {
             header[4 + i] = (byte)type[i];
         }
 
         output.Write(header);
         output.Write(data);
-        uint crc = Crc32(header[4..], data);
+        var crc = Crc32(header[4..], data);
         Span<byte> crcBytes = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(crcBytes, crc);
         output.Write(crcBytes);
@@ -74,7 +74,7 @@ internal static class TestImages
 
     private static uint Crc32(ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
     {
-        uint crc = 0xFFFFFFFF;
+        var crc = 0xFFFFFFFF;
         crc = Update(crc, type);
         crc = Update(crc, data);
         return crc ^ 0xFFFFFFFF;
@@ -84,7 +84,7 @@ internal static class TestImages
             foreach (var b in bytes)
             {
                 crc ^= b;
-                for (int k = 0; k < 8; k++)
+                for (var k = 0; k < 8; k++)
                 {
                     crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
                 }

@@ -19,10 +19,10 @@ internal sealed class FileRangeStorage : WeightStorage
 
     public override void Read(long byteOffset, Span<byte> destination)
     {
-        long position = _fileOffset + byteOffset;
+        var position = _fileOffset + byteOffset;
         while (!destination.IsEmpty)
         {
-            int n = RandomAccess.Read(_handle, destination, position);
+            var n = RandomAccess.Read(_handle, destination, position);
             if (n == 0)
             {
                 throw new WeightsFileException(_fileName, [$"the file is truncated: {Description} ends before its {ByteLength:N0} bytes"]);

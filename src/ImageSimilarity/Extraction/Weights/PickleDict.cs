@@ -15,7 +15,7 @@ internal sealed class PickleDict
 
     public void Add(object? key, object? value)
     {
-        int i = key is null ? _nullKey : _index.TryGetValue(key, out var at) ? at : -1;
+        var i = key is null ? _nullKey : _index.TryGetValue(key, out var at) ? at : -1;
         if (i >= 0)
         {
             Items[i] = new(key, value);

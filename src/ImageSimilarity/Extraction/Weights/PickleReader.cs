@@ -44,8 +44,8 @@ internal sealed class PickleReader
         _memo.Clear();
         while (true)
         {
-            long at = _stream.CanSeek ? _stream.Position : -1;
-            int op = _stream.ReadByte();
+            var at = _stream.CanSeek ? _stream.Position : -1;
+            var op = _stream.ReadByte();
             if (op < 0)
             {
                 throw Truncated();
@@ -54,7 +54,7 @@ internal sealed class PickleReader
             switch (op)
             {
                 case 0x80: // PROTO
-                    int protocol = ReadByte();
+                    var protocol = ReadByte();
                     if (protocol > 5)
                     {
                         throw Fail($"unsupported pickle protocol {protocol}");
@@ -117,7 +117,7 @@ internal sealed class PickleReader
                     break;
                 case 0x8a: // LONG1
                 {
-                    int n = ReadByte();
+                    var n = ReadByte();
                     var value = new BigInteger(ReadBytes(n), isUnsigned: false, isBigEndian: false);
                     _stack.Add(value >= long.MinValue && value <= long.MaxValue ? (long)value : value);
                     break;
@@ -182,8 +182,8 @@ internal sealed class PickleReader
                     break;
                 case 'c': // GLOBAL
                 {
-                    string module = ReadLine();
-                    string name = ReadLine();
+                    var module = ReadLine();
+                    var name = ReadLine();
                     _stack.Add(ResolveGlobal(module, name));
                     break;
                 }
@@ -240,7 +240,7 @@ internal sealed class PickleReader
                         throw Fail("malformed pickle: SETITEMS with an odd number of values");
                     }
 
-                    for (int i = 0; i < items.Count; i += 2)
+                    for (var i = 0; i < items.Count; i += 2)
                     {
                         dict.Add(items[i], items[i + 1]);
                     }
@@ -344,7 +344,7 @@ internal sealed class PickleReader
     private long[] ToLongs(object?[] values)
     {
         var result = new long[values.Length];
-        for (int i = 0; i < values.Length; i++)
+        for (var i = 0; i < values.Length; i++)
         {
             result[i] = values[i] is long v && v >= 0 ? v : throw Fail("a tensor size or stride is not a non-negative integer");
         }
@@ -379,7 +379,7 @@ internal sealed class PickleReader
             throw Fail("malformed pickle: no MARK");
         }
 
-        int mark = _marks.Pop();
+        var mark = _marks.Pop();
         var items = _stack.GetRange(mark, _stack.Count - mark);
         _stack.RemoveRange(mark, _stack.Count - mark);
         return items;
@@ -387,7 +387,7 @@ internal sealed class PickleReader
 
     private int ReadByte()
     {
-        int b = _stream.ReadByte();
+        var b = _stream.ReadByte();
         return b < 0 ? throw Truncated() : b;
     }
 
@@ -395,7 +395,7 @@ internal sealed class PickleReader
 
     private int ReadLength(int size)
     {
-        long length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)) : ReadInt64();
+        var length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)) : ReadInt64();
         if (length < 0 || length > MaxStringBytes || (_stream.CanSeek && length > _stream.Length - _stream.Position))
         {
             throw length > MaxStringBytes || length < 0 ? Fail($"a pickled string of {length} bytes is too long") : Truncated();
@@ -424,7 +424,7 @@ internal sealed class PickleReader
         var sb = new StringBuilder();
         while (true)
         {
-            int b = ReadByte();
+            var b = ReadByte();
             if (b == '\n')
             {
                 return sb.ToString();

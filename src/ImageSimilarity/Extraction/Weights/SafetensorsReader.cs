@@ -13,14 +13,14 @@ internal static class SafetensorsReader
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            long fileLength = RandomAccess.GetLength(handle);
+            var fileLength = RandomAccess.GetLength(handle);
             Span<byte> lengthBytes = stackalloc byte[8];
             if (fileLength < 8 || RandomAccess.Read(handle, lengthBytes, 0) != 8)
             {
                 throw new WeightsFileException(path, ["the file is truncated: it has no safetensors header"]);
             }
 
-            long headerLength = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes), long.MaxValue);
+            var headerLength = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes), long.MaxValue);
             if (headerLength > MaxHeaderBytes)
             {
                 throw new WeightsFileException(path, [$"the safetensors header claims {headerLength:N0} bytes, more than the {MaxHeaderBytes:N0} allowed"]);
@@ -33,10 +33,10 @@ internal static class SafetensorsReader
 
             var header = new byte[headerLength];
             RandomAccess.Read(handle, header, 8);
-            long dataStart = 8 + headerLength;
+            var dataStart = 8 + headerLength;
             var tensors = new List<WeightTensor>();
             var problems = new List<string>();
-            string fileName = Path.GetFileName(path);
+            var fileName = Path.GetFileName(path);
             try
             {
                 using var doc = JsonDocument.Parse(header);
@@ -62,8 +62,8 @@ internal static class SafetensorsReader
                         continue;
                     }
 
-                    long length = offsets[1] - offsets[0];
-                    long expected = shape.Aggregate(1L, (a, b) => a * b) * WeightDTypes.SizeOf(dtype);
+                    var length = offsets[1] - offsets[0];
+                    var expected = shape.Aggregate(1L, (a, b) => a * b) * WeightDTypes.SizeOf(dtype);
                     if (length != expected)
                     {
                         problems.Add($"'{p.Name}' declares {length:N0} bytes of data but its shape {WeightTensor.FormatShape(shape)} of {WeightDTypes.Name(dtype)} needs {expected:N0}");
@@ -97,7 +97,7 @@ internal static class SafetensorsReader
     {
         var stride = new long[shape.Length];
         long s = 1;
-        for (int i = shape.Length - 1; i >= 0; i--)
+        for (var i = shape.Length - 1; i >= 0; i--)
         {
             stride[i] = s;
             s *= shape[i];

@@ -37,7 +37,7 @@ internal static class TorchCheckpointReader
                 throw new WeightsFileException(path, [$"the zip archive has {pkl.Count} '<name>/data.pkl' entries; a torch.save file has exactly one"]);
             }
 
-            string prefix = pkl[0].FullName[..^"data.pkl".Length];
+            var prefix = pkl[0].FullName[..^"data.pkl".Length];
             var storages = new Dictionary<string, WeightStorage>(StringComparer.Ordinal);
             object? root;
             using (var pklStream = new BufferedStream(pkl[0].Open(), 1 << 16))
@@ -73,7 +73,7 @@ internal static class TorchCheckpointReader
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            long fileLength = RandomAccess.GetLength(handle);
+            var fileLength = RandomAccess.GetLength(handle);
             var byKey = new Dictionary<string, PickledStorage>(StringComparer.Ordinal);
             object? root;
             List<object?> keys;
@@ -105,7 +105,7 @@ internal static class TorchCheckpointReader
 
             // Storages follow in the order of the key list: int64 element count, then the raw little-endian data.
             var storages = new Dictionary<string, WeightStorage>(StringComparer.Ordinal);
-            long offset = dataStart;
+            var offset = dataStart;
             Span<byte> count = stackalloc byte[8];
             foreach (var k in keys)
             {
@@ -114,11 +114,11 @@ internal static class TorchCheckpointReader
                     throw new WeightsFileException(path, [$"the storage key list names '{k}', which no tensor uses"]);
                 }
 
-                long bytes = ps.ElementCount * WeightDTypes.SizeOf(ps.DType);
+                var bytes = ps.ElementCount * WeightDTypes.SizeOf(ps.DType);
                 if (offset + 8 <= fileLength)
                 {
                     RandomAccess.Read(handle, count, offset);
-                    long declared = BinaryPrimitives.ReadInt64LittleEndian(count);
+                    var declared = BinaryPrimitives.ReadInt64LittleEndian(count);
                     if (declared != ps.ElementCount)
                     {
                         throw new WeightsFileException(path, [$"storage '{key}' holds {declared} elements in the data section but {ps.ElementCount} in the pickle"]);

@@ -48,8 +48,8 @@ internal static class Vgg16StateDictMapper
             }
 
             used.Add(name);
-            long expectedCount = shape.Aggregate(1L, (a, b) => a * b);
-            bool shapeOk = t.Shape.SequenceEqual(shape)
+            var expectedCount = shape.Aggregate(1L, (a, b) => a * b);
+            var shapeOk = t.Shape.SequenceEqual(shape)
                 || (t.ElementCount == expectedCount && t.Name.Contains("pre_logits.", StringComparison.Ordinal)
                     && t.Shape.Length == 4 && t.Shape[0] == shape[0]);
             if (!shapeOk)
@@ -102,6 +102,29 @@ internal static class Vgg16StateDictMapper
         foreach (var (name, parameter) in network.named_parameters())
         {
             var source = plan[name];
+            if (source.LayoutTransform is { } transform)
+            {
+                // Another axis order in the file (Keras): permute while copying into the parameter's memory.
+                using var stored = empty(transform.StoredShape, ToScalarType(source.DType));
+                source.ReadInto(stored.bytes);
+                if (source.DType == WeightDType.Float32 && transform.IsAxisReversal(out var p, out var q, out var o))
+                {
+                    using var asFloat32 = parameter.dtype == ScalarType.Float32 ? null : empty(parameter.shape, ScalarType.Float32);
+                    ReverseAxes(stored, asFloat32 ?? parameter, p, q, o);
+                    if (asFloat32 is not null)
+                    {
+                        parameter.copy_(asFloat32);
+                    }
+
+                    continue;
+                }
+
+                using var permuted = stored.permute(transform.Permutation);
+                using var target = parameter.view(transform.PermutedShape);
+                target.copy_(permuted);
+                continue;
+            }
+
             if (ToScalarType(source.DType) == parameter.dtype)
             {
                 source.ReadInto(parameter.bytes);
@@ -123,12 +146,10 @@ internal static class Vgg16StateDictMapper
     public static string Fingerprint(IReadOnlyDictionary<string, WeightTensor> plan)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var scope = NewDisposeScope();
         foreach (var name in FingerprintTensors)
         {
-            var source = plan[name];
-            using var staging = empty(source.Shape, ToScalarType(source.DType));
-            source.ReadInto(staging.bytes);
-            using var asFloat = staging.to(ScalarType.Float32);
+            var asFloat = ReadInModelLayout(plan[name]).to(ScalarType.Float32).contiguous();
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
             hash.AppendData(asFloat.bytes);
         }
@@ -153,9 +174,25 @@ internal static class Vgg16StateDictMapper
     /// <summary>Reads a tensor's values as float32 (for tests and diagnostics).</summary>
     internal static float[] ReadAsFloat32(WeightTensor source)
     {
-        using var staging = empty(source.Shape, ToScalarType(source.DType));
-        source.ReadInto(staging.bytes);
-        using var asFloat = staging.to(ScalarType.Float32).contiguous();
+        using var scope = NewDisposeScope();
+        var asFloat = ReadInModelLayout(source).to(ScalarType.Float32).contiguous();
         return MemoryMarshal.Cast<byte, float>(asFloat.bytes).ToArray();
+    }
+
+    private static unsafe void ReverseAxes(Tensor source, Tensor destination, int p, int q, int o)
+    {
+        fixed (byte* s = source.bytes)
+        fixed (byte* d = destination.bytes)
+        {
+            WeightLayoutTransform.ReverseAxes((float*)s, (float*)d, p, q, o);
+        }
+    }
+
+    /// <summary>Reads a tensor into a new torch tensor of the model's shape, in the file's element type.</summary>
+    private static Tensor ReadInModelLayout(WeightTensor source)
+    {
+        var staging = empty(source.LayoutTransform?.StoredShape ?? source.Shape, ToScalarType(source.DType));
+        source.ReadInto(staging.bytes);
+        return source.LayoutTransform is { } transform ? staging.permute(transform.Permutation).reshape(source.Shape) : staging;
     }
 }

@@ -27,6 +27,12 @@ internal sealed class WeightTensor
 
     public WeightStorage Storage { get; }
 
+    /// <summary>
+    /// Gets how the stored elements become <see cref="Shape"/> when they are in another axis order (Keras' HWIO
+    /// kernels, for example), or <see langword="null"/> when they are already stored in <see cref="Shape"/>'s order.
+    /// </summary>
+    public WeightLayoutTransform? LayoutTransform { get; init; }
+
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
     public long ByteLength => ElementCount * WeightDTypes.SizeOf(DType);
@@ -42,7 +48,7 @@ internal sealed class WeightTensor
         get
         {
             long expected = 1;
-            for (int i = Shape.Length - 1; i >= 0; i--)
+            for (var i = Shape.Length - 1; i >= 0; i--)
             {
                 if (Shape[i] != 1 && Stride[i] != expected)
                 {

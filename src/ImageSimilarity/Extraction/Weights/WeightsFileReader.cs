@@ -1,7 +1,7 @@
 namespace ImageSimilarity.Extraction.Weights;
 
 /// <summary>Opens a weights file in any supported format, detected from its content (not its extension).</summary>
-/// <remarks>Another format (e.g. Keras HDF5) plugs in here by producing a <see cref="StateDict"/> of name -> tensor source.</remarks>
+/// <remarks>Each format plugs in here by producing a <see cref="StateDict"/> of name -> tensor source (Keras HDF5 included).</remarks>
 internal static class WeightsFileReader
 {
     public static StateDict Open(string path)
@@ -32,6 +32,11 @@ internal static class WeightsFileReader
                 return TorchCheckpointReader.ReadLegacy(path);
             }
 
+            if (KerasWeightsReader.HasSignature(head))
+            {
+                return KerasWeightsReader.Read(path);
+            }
+
             if (n >= 9 && head[8] == (byte)'{')
             {
                 return SafetensorsReader.Read(path);
@@ -42,6 +47,6 @@ internal static class WeightsFileReader
             throw new WeightsFileException(path, [$"the file cannot be read: {ex.Message}"], ex);
         }
 
-        throw new WeightsFileException(path, ["the format is not recognised: expected a PyTorch .pth (zip or legacy) or a safetensors file"]);
+        throw new WeightsFileException(path, ["the format is not recognised: expected a PyTorch .pth (zip or legacy), a safetensors file or Keras weights (.h5)"]);
     }
 }

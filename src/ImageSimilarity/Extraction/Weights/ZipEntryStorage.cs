@@ -29,9 +29,9 @@ internal sealed class ZipEntryStorage : WeightStorage
                 else
                 {
                     Span<byte> skip = stackalloc byte[4096];
-                    for (long left = byteOffset; left > 0;)
+                    for (var left = byteOffset; left > 0;)
                     {
-                        int n = stream.Read(skip[..(int)Math.Min(left, skip.Length)]);
+                        var n = stream.Read(skip[..(int)Math.Min(left, skip.Length)]);
                         if (n == 0)
                         {
                             throw new EndOfStreamException();
