@@ -3,7 +3,7 @@
 # first checks whether it is needed, says what it does, and does nothing otherwise.
 #
 #   eng/install-prerequisites.sh            what the library needs at run time
-#   eng/install-prerequisites.sh --test     also the reference tools the test suite uses
+#   eng/install-prerequisites.sh --test     also the reference tools the test suite uses (and chromium for the web test)
 #   eng/install-prerequisites.sh --bench    also numpy and FAISS for benchmarks/peers/search_peers.py
 #
 # Root (or sudo) is needed only for the apt steps.
@@ -122,6 +122,7 @@ if [ "$want_test" -eq 1 ]; then
   ensure_debian_packages "the ONNX reader of the ResNet18 preprocessing reference" python3-onnx
   ensure_debian_packages "the HDF5 writer of the Keras weights tests" python3-h5py
   ensure_debian_packages "the sqlite3 shell (the storage tests run the queries of docs/storage.md with it)" sqlite3
+  ensure_debian_packages "the headless browser of the web app's browser test" chromium chromium-driver
 fi
 if [ "$want_bench" -eq 1 ]; then
   ensure_debian_packages "the peers of the benchmarks (PyTorch, numpy, FAISS)" python3-torch python3-torchvision python3-numpy python3-faiss

@@ -76,7 +76,12 @@ internal static class BenchmarkWeights
                 var start = new ProcessStartInfo("/usr/bin/python3") { ArgumentList = { script, "full", directory }, RedirectStandardOutput = true };
                 using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start /usr/bin/python3.");
                 process.StandardOutput.ReadToEnd();
-                process.WaitForExit();
+                if (!process.WaitForExit(TimeSpan.FromMinutes(15)))
+                {
+                    process.Kill(entireProcessTree: true);
+                    throw new TimeoutException($"{script} did not finish within 15 minutes and was killed.");
+                }
+
                 if (process.ExitCode != 0)
                 {
                     throw new InvalidOperationException(

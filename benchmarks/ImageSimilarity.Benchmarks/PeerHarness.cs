@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ImageSimilarity.Benchmarking;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Storage;
 using TorchSharp;
@@ -279,36 +279,16 @@ internal static class PeerHarness
 
     internal static double Median<T>(int n, Func<T> run)
     {
-        run();
-        var times = new double[n];
-        var cpu = Environment.CpuUsage.TotalTime;
-        for (var i = 0; i < n; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            run();
-            times[i] = sw.Elapsed.TotalSeconds;
-        }
-
-        LastCpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds / n;
-        Array.Sort(times);
-        return times[n / 2];
+        var (seconds, cpu) = MedianTimer.Measure(n, () => run());
+        LastCpuSeconds = cpu;
+        return seconds;
     }
 
     private static async Task<double> MedianAsync(int n, Func<Task<int>> run)
     {
-        await run().ConfigureAwait(false);
-        var times = new double[n];
-        var cpu = Environment.CpuUsage.TotalTime;
-        for (var i = 0; i < n; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            await run().ConfigureAwait(false);
-            times[i] = sw.Elapsed.TotalSeconds;
-        }
-
-        LastCpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds / n;
-        Array.Sort(times);
-        return times[n / 2];
+        var (seconds, cpu) = await MedianTimer.MeasureAsync(n, run).ConfigureAwait(false);
+        LastCpuSeconds = cpu;
+        return seconds;
     }
 
     private static void Emit(Dictionary<string, object> line) => Console.WriteLine(JsonSerializer.Serialize(line));

@@ -6,7 +6,7 @@ using ImageSimilarity.Storage;
 namespace ImageSimilarity.Benchmarks;
 
 /// <summary>
-/// <c>--storage COUNT [single|half] [rounds]</c>: the SQLite index against today's single-file store (format 1) on the
+/// <c>--storage COUNT [single|half] [rounds] [open]</c> (open: only the open comparison): the SQLite index against today's single-file store (format 1) on the
 /// same seeded data, in one process, with the measurements interleaved round by round so both sides see the same load:
 /// upsert + commit of 1,000 records into a store of COUNT against the same into an empty store; the old store's
 /// checkpoint save at COUNT; open (every vector loaded) against a plain read of the same vector bytes; search time of
@@ -22,11 +22,12 @@ internal static class StorageComparison
         var count = int.Parse(args[1], CultureInfo.InvariantCulture);
         var precision = args.Length > 2 && args[2] == "half" ? VectorPrecision.Half : VectorPrecision.Single;
         var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
+        var only = args.Length > 4 ? args[4] : null;
         var dir = Path.Combine(Path.GetTempPath(), $"imgsim-storage-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         try
         {
-            return await RunAsync(dir, count, precision, rounds).ConfigureAwait(false);
+            return await RunAsync(dir, count, precision, rounds, only).ConfigureAwait(false);
         }
         finally
         {
@@ -34,7 +35,7 @@ internal static class StorageComparison
         }
     }
 
-    private static async Task<int> RunAsync(string dir, int count, VectorPrecision precision, int rounds)
+    private static async Task<int> RunAsync(string dir, int count, VectorPrecision precision, int rounds, string? only)
     {
         var name = precision == VectorPrecision.Half ? "half" : "fp32";
         Console.WriteLine($"storage: {count:N0} x {BenchmarkData.Dimension} {name}, {rounds} rounds, {Environment.ProcessorCount} cores");
@@ -76,7 +77,7 @@ internal static class StorageComparison
         var plain = new List<double>();
         var cpuNew = new List<double>();
         var cpuPlain = new List<double>();
-        for (var r = 0; r < rounds; r++)
+        for (var r = 0; r < (only?.StartsWith("search", StringComparison.Ordinal) == true ? 0 : rounds); r++)
         {
             var cpu = CpuMs();
             plain.Add(Time(() => PlainRead(rawPath, rawVectorBytes, precision)));
@@ -91,12 +92,23 @@ internal static class StorageComparison
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage:   round {r}: plain read {plain[^1]:F0} ms (cpu {cpuPlain[^1]:F0}), open SQLite {openNew[^1]:F0} ms (cpu {cpuNew[^1]:F0}) ({openNew[^1] / plain[^1]:F2}x), open old {openOld[^1]:F0} ms"));
         }
 
+        if (only == "open")
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} open SQLite: {Median(openNew):F0}  plain read of the vector bytes: {Median(plain):F0}  ratio {Median(openNew) / Median(plain):F2}x (per-round median {Median(openNew.Zip(plain, (a, b) => a / b).ToList()):F2}x)  open old format: {Median(openOld):F0}; process CPU time: open {Median(cpuNew):F0}, plain read {Median(cpuPlain):F0}, ratio {Median(cpuNew) / Median(cpuPlain):F2}x"));
+            return 0;
+        }
+
         // Search: the same queries on the SQLite-bound store and on the old-format store, interleaved.
         var searchNew = new List<double>();
         var searchOld = new List<double>();
+        var cpuSearchNew = new List<double>();
+        var cpuSearchOld = new List<double>();
         var queries = BenchmarkData.Queries(4, seed: 7);
+        // Open order alternates with the run ("search-old-first"), to see whether which store got its memory first matters.
+        var oldFirst = only == "search-old-first";
+        var preOpened = oldFirst ? await EmbeddedVectorStore.OpenAsync(oldPath).ConfigureAwait(false) : null;
         await using (var bound = await EmbeddedVectorStore.OpenAsync(newPath).ConfigureAwait(false))
-        await using (var plainStore = await EmbeddedVectorStore.OpenAsync(oldPath).ConfigureAwait(false))
+        await using (var plainStore = preOpened ?? await EmbeddedVectorStore.OpenAsync(oldPath).ConfigureAwait(false))
         {
             foreach (var q in queries)
             {
@@ -109,15 +121,30 @@ internal static class StorageComparison
                 }
             }
 
+            // A-B then B-A, so neither store always runs first in a round.
             for (var r = 0; r < rounds * 3; r++)
             {
-                searchNew.Add(await TimeAsync(async () => { foreach (var q in queries) { await bound.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length);
-                searchOld.Add(await TimeAsync(async () => { foreach (var q in queries) { await plainStore.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length);
+                var first = r % 2 == 0 ? bound : plainStore;
+                var second = r % 2 == 0 ? plainStore : bound;
+                var cpu0 = CpuMs();
+                var a = await TimeAsync(async () => { foreach (var q in queries) { await first.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length;
+                var cpu1 = CpuMs();
+                var b = await TimeAsync(async () => { foreach (var q in queries) { await second.SearchAsync(q).ConfigureAwait(false); } }).ConfigureAwait(false) / queries.Length;
+                var cpu2 = CpuMs();
+                searchNew.Add(r % 2 == 0 ? a : b);
+                searchOld.Add(r % 2 == 0 ? b : a);
+                cpuSearchNew.Add((r % 2 == 0 ? cpu1 - cpu0 : cpu2 - cpu1) / queries.Length);
+                cpuSearchOld.Add((r % 2 == 0 ? cpu2 - cpu1 : cpu1 - cpu0) / queries.Length);
             }
         }
 
 
         Collect();
+        if (only?.StartsWith("search", StringComparison.Ordinal) == true)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} search per query, SQLite-bound: {Median(searchNew):F1}  old store: {Median(searchOld):F1}  per-round median ratio {Median(searchNew.Zip(searchOld, (a, b) => a / b).ToList()):F3}x; process CPU per query {Median(cpuSearchNew):F1} vs {Median(cpuSearchOld):F1}, per-round median ratio {Median(cpuSearchNew.Zip(cpuSearchOld, (a, b) => a / b).ToList()):F3}x"));
+            return 0;
+        }
 
         // Upsert + commit of 1,000 into the full store against the same into an empty store, interleaved; the old
         // store's equivalent is the upsert plus a checkpoint save of the whole file.
@@ -165,7 +192,7 @@ internal static class StorageComparison
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} upsert+commit 1,000 into {count:N0}: {Median(intoFull):F0}  into empty: {Median(intoEmpty):F0}  ratio {Median(intoFull) / Median(intoEmpty):F2}x (per-round median {Median(intoFull.Zip(intoEmpty, (a, b) => a / b).ToList()):F2}x)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} old store upsert 1,000 + checkpoint save at {count:N0}: {Median(oldCheckpoint):F0}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} open SQLite: {Median(openNew):F0}  plain read of the vector bytes: {Median(plain):F0}  ratio {Median(openNew) / Median(plain):F2}x (per-round median {Median(openNew.Zip(plain, (a, b) => a / b).ToList()):F2}x)  open old format: {Median(openOld):F0}; process CPU time: open {Median(cpuNew):F0}, plain read {Median(cpuPlain):F0}, ratio {Median(cpuNew) / Median(cpuPlain):F2}x"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} search per query, SQLite-bound: {Median(searchNew):F1}  old store: {Median(searchOld):F1}  per-round median ratio {Median(ratios):F3}x"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} search per query, SQLite-bound: {Median(searchNew):F1}  old store: {Median(searchOld):F1}  per-round median ratio {Median(ratios):F3}x; process CPU per query {Median(cpuSearchNew):F1} vs {Median(cpuSearchOld):F1}, per-round median ratio {Median(cpuSearchNew.Zip(cpuSearchOld, (a, b) => a / b).ToList()):F3}x"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storage: {name} bytes on disk {fileBytes:N0}; raw vectors {rawVectorBytes:N0} + ids/metadata {metadataBytes:N0} = {payload:N0}; ratio {(double)fileBytes / payload:F4}x; old format {oldFileBytes:N0} ({(double)oldFileBytes / payload:F4}x)"));
         return 0;
     }

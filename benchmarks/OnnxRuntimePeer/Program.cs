@@ -80,16 +80,7 @@ double Median(int n, Func<long> run)
         throw new InvalidOperationException("The model returned an empty output.");
     }
 
-    var times = new double[n];
-    var cpu = Environment.CpuUsage.TotalTime;
-    for (var i = 0; i < n; i++)
-    {
-        var sw = Stopwatch.StartNew();
-        run();
-        times[i] = sw.Elapsed.TotalSeconds;
-    }
-
-    lastCpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds / n;
-    Array.Sort(times);
-    return times[n / 2];
+    // That call was the warm-up.
+    (var seconds, lastCpuSeconds) = ImageSimilarity.Benchmarking.MedianTimer.Measure(n, () => run(), warmUp: false);
+    return seconds;
 }

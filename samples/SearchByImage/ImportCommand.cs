@@ -39,7 +39,7 @@ internal static class ImportCommand
                 source,
                 parseResult.GetValue(names),
                 parseResult.GetValue(images),
-                parseResult.GetValue(modelId) ?? throw new ArgumentException("--model-id is required to import vectors"),
+                parseResult.GetValue(modelId),
                 target,
                 cancellationToken);
         }));
@@ -85,7 +85,7 @@ internal static class ImportCommand
         return 0;
     }
 
-    private static async Task<int> RunAsync(string vectorsPath, string? namesPath, string? imagesFolder, string modelId, string indexPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string vectorsPath, string? namesPath, string? imagesFolder, string? modelIdOption, string indexPath, CancellationToken cancellationToken)
     {
         string[] ids;
         float[][] rows;
@@ -98,6 +98,7 @@ internal static class ImportCommand
             throw new ArgumentException(ex.Message, ex);
         }
 
+        var modelId = modelIdOption ?? throw new ArgumentException("--model-id is required to import vectors (for Keras' VGG16 file with the keras-caffe preset: vgg16-fc2/keras-64373286/keras-caffe)");
         var dimension = rows[0].Length;
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);

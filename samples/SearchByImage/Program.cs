@@ -1,14 +1,5 @@
-using System.CommandLine;
 using SearchByImage;
 
-// One file per command.
-var root = new RootCommand("Reverse image search with VGG16 fc2 features (ImageSimilarity sample).")
-{
-    IndexCommand.Create(),
-    SearchCommand.Create(),
-    InfoCommand.Create(),
-    ImportCommand.Create(),
-    ExtractCommand.Create(),
-};
+var root = Commands.CreateRoot();
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

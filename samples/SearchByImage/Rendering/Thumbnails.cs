@@ -16,7 +16,7 @@ internal static class Thumbnails
             }
 
             var info = codec.Info;
-            if ((long)info.Width * info.Height > 100_000_000)
+            if ((long)info.Width * info.Height > ImageSimilarity.Imaging.ImageDecoderOptions.DefaultMaxPixels)
             {
                 return null;
             }
@@ -28,15 +28,17 @@ internal static class Thumbnails
                 return null;
             }
 
-            var swap = codec.EncodedOrigin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
-            int uprightW = swap ? info.Height : info.Width, uprightH = swap ? info.Width : info.Height;
+            // The upright size is where the orientation matrix maps the stored bounds (sides swap for 5 to 8).
+            var orient = OriginMatrix(codec.EncodedOrigin, info.Width, info.Height);
+            var upright = orient.MapRect(new SKRect(0, 0, info.Width, info.Height));
+            int uprightW = (int)Math.Round(upright.Width), uprightH = (int)Math.Round(upright.Height);
             var scale = Math.Min(1f, (float)maxSide / Math.Max(uprightW, uprightH));
             int w = Math.Max(1, (int)(uprightW * scale)), h = Math.Max(1, (int)(uprightH * scale));
             var thumb = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
             using var canvas = new SKCanvas(thumb);
             canvas.Clear(SKColors.White);
             canvas.Scale(scale);
-            canvas.Concat(OriginMatrix(codec.EncodedOrigin, info.Width, info.Height));
+            canvas.Concat(orient);
             using var image = SKImage.FromBitmap(full);
             canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
             return thumb;

@@ -7,9 +7,8 @@ namespace ImageSimilarity.Extraction;
 /// PyTorch's <c>channels_last</c> memory format for a 4-D tensor: the same N x C x H x W shape and values, stored as
 /// N x H x W x C. When a convolution's input is in this layout, libtorch runs it (and every following convolution,
 /// ReLU and max pool, which keep the layout) through oneDNN's NHWC kernels instead of converting each layer's input and
-/// output between NCHW and oneDNN's blocked layout. With the weights in the same layout (converted once at load) VGG16
-/// measured about 17 % less CPU time per image in fp32 and 20 % less in bf16 on AVX-512 (docs/benchmarks.md); the
-/// fp32 gain is the bulk of the gap to ONNX Runtime. Only the input layout matters in fp32; bf16 needs the weights too.
+/// output between NCHW and oneDNN's blocked layout. The weights are converted to the same layout once at load (bf16
+/// needs them in it too). What it gains is measured in docs/benchmarks.md ("Why ONNX Runtime was faster").
 /// </summary>
 /// <remarks>TorchSharp 0.107 has no <c>contiguous(memory_format)</c>; a permute, a copy and the inverse permute give the same tensor.</remarks>
 internal static class ChannelsLast

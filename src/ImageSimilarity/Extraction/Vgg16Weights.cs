@@ -213,7 +213,7 @@ public static class Vgg16Weights
             target,
             [string.Create(
                 CultureInfo.InvariantCulture,
-                $"it is not there and cannot be downloaded: {reason}. Fetch {options.SourceUri} (SHA-256 {options.Sha256.ToLowerInvariant()}) and put it at {target}, or pass its path explicitly, or set ${EnvironmentVariable} to it")],
+                $"it is not there and cannot be downloaded: {reason}. Fetch {options.SourceUri} (SHA-256 {options.Sha256.ToLowerInvariant()}) and put it at {target}, or pass its path explicitly, or set ${EnvironmentVariable} to it (Keras' {KerasFileName} in {KerasCacheDirectory} is used too, with the keras-caffe preset)")],
             inner);
 
     private static void TryDelete(string path)

@@ -339,6 +339,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     internal static IReadOnlyDictionary<string, string> ReadOnlyMetadata(IReadOnlyDictionary<string, string> metadata) => metadata switch
     {
         ReadOnlyDictionary<string, string> already => already,
+        JsonMetadata lazy => lazy.Parsed,
         { Count: 0 } => NoMetadata,
         IDictionary<string, string> dictionary => new ReadOnlyDictionary<string, string>(dictionary),
         _ => new ReadOnlyDictionary<string, string>(metadata.ToDictionary(StringComparer.Ordinal)),

@@ -261,7 +261,7 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>Gets SQLite's data version: it changes when another connection commits (PRAGMA data_version).</summary>
-    public long DataVersion() => (long)Scalar("PRAGMA data_version")!;
+    public long DataVersion() => (long)Prepared("PRAGMA data_version").ExecuteScalar()!;
 
     public void Begin(bool write) => Execute(write ? "BEGIN IMMEDIATE" : "BEGIN");
 
@@ -400,7 +400,9 @@ internal sealed class SqliteIndex : IDisposable
                 var json = reader.GetString(3);
                 var metadata = json == "{}"
                     ? EmptyMetadata
-                    : ParseMetadata(json) ?? throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
+                    : JsonMetadata.LooksLikeObject(json)
+                        ? new JsonMetadata(json, Path, id)
+                        : throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
                 var bytes = target(id, metadata);
                 SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_blob_read(blob, bytes[..expected], 0), db);
                 if (Checksum(bytes[..expected]) != reader.GetInt64(2))

@@ -11,11 +11,11 @@ namespace ImageSimilarity.Storage;
 /// <remarks>
 /// <para>
 /// These are hand-written with <see cref="Vector512"/>/<see cref="Vector256"/> instead of calling
-/// <see cref="TensorPrimitives"/> only where measurement showed a gap (see docs/storage.md): on the 2-core AVX-512
-/// reference machine, <c>TensorPrimitives.ConvertToSingle(Half)</c> followed by <c>Dot</c> ran at 2.4x the time to
-/// stream the bytes, while the bit-level widening below runs at stream speed; for float rows, four independent
-/// accumulators bring a per-row dot product from 1.13x to 1.04x of stream time. Anything without a full vector
-/// (other CPUs, tails of odd dimensions) falls back to <see cref="TensorPrimitives"/> or exact scalar code.
+/// <see cref="TensorPrimitives"/> only where measurement showed a gap (the figures are in docs/benchmarks.md and
+/// docs/storage.md). Half rows are widened with bit operations on 512-, 256- or 128-bit vectors (the last for Arm64
+/// and x64 without AVX2); float rows use 512-bit vectors with four accumulators. Anything without a full vector
+/// (other CPUs, tails of odd dimensions) falls back to <see cref="TensorPrimitives"/> or exact scalar code. CI runs
+/// the kernel tests a second and third time with <c>DOTNET_EnableAVX512=0</c> and <c>DOTNET_EnableAVX2=0</c>.
 /// </para>
 /// <para>
 /// Half to float without F16C instructions (.NET has no intrinsic for them): the 15 magnitude bits of a half,
@@ -149,6 +149,26 @@ internal static class VectorKernels
 
             sum = Vector256.Sum((a0 + a1) + (a2 + a3));
         }
+        else if (Vector128.IsHardwareAccelerated && x.Length >= 16)
+        {
+            // Arm64 (AdvSimd) and x64 without AVX2: the same widening, 128 bits at a time. MultiplyAddEstimate is a
+            // fused multiply-add where the CPU has one and a multiply then an add where it has not.
+            var a0 = Vector128<float>.Zero;
+            var a1 = Vector128<float>.Zero;
+            var a2 = Vector128<float>.Zero;
+            var a3 = Vector128<float>.Zero;
+            for (var n = x.Length - 16; i <= n; i += 16)
+            {
+                var (w0, w1) = Vector128.Widen(Vector128.LoadUnsafe(ref px, (nuint)i));
+                var (w2, w3) = Vector128.Widen(Vector128.LoadUnsafe(ref px, (nuint)(i + 8)));
+                a0 = Vector128.MultiplyAddEstimate(Bits(w0), Vector128.LoadUnsafe(ref py, (nuint)i), a0);
+                a1 = Vector128.MultiplyAddEstimate(Bits(w1), Vector128.LoadUnsafe(ref py, (nuint)(i + 4)), a1);
+                a2 = Vector128.MultiplyAddEstimate(Bits(w2), Vector128.LoadUnsafe(ref py, (nuint)(i + 8)), a2);
+                a3 = Vector128.MultiplyAddEstimate(Bits(w3), Vector128.LoadUnsafe(ref py, (nuint)(i + 12)), a3);
+            }
+
+            sum = Vector128.Sum((a0 + a1) + (a2 + a3));
+        }
 
         for (; i < x.Length; i++)
         {
@@ -163,6 +183,9 @@ internal static class VectorKernels
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Bits(Vector256<int> w) => ((w << 13) & Vector256.Create(HalfBitsMask)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Bits(Vector128<int> w) => ((w << 13) & Vector128.Create(HalfBitsMask)).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Bits(short h) => BitConverter.Int32BitsToSingle((h << 13) & HalfBitsMask);

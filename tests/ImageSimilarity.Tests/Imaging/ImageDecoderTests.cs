@@ -170,29 +170,27 @@ public sealed class ImageDecoderTests
         }
     }
 
-    [Theory]
-    [InlineData(SKEncodedOrigin.TopRight, 0, 2)]
-    [InlineData(SKEncodedOrigin.BottomRight, 0, 5)]
-    [InlineData(SKEncodedOrigin.BottomLeft, 0, 3)]
-    [InlineData(SKEncodedOrigin.LeftTop, 0, 0)]
-    [InlineData(SKEncodedOrigin.RightTop, 0, 3)]
-    [InlineData(SKEncodedOrigin.RightBottom, 0, 5)]
-    [InlineData(SKEncodedOrigin.LeftBottom, 0, 2)]
-    public void Orient_MovesTheTopLeftPixelWherePillowDoes(SKEncodedOrigin origin, int targetRow, int expectedSourceIndex)
+    [SkippableFact]
+    public void Orient_EveryOrientation_PutsEveryPixelWherePillowsExifTransposeDoes()
     {
-        // Source 3 wide x 2 high; pixel i has red = i: row 0 = 0 1 2, row 1 = 3 4 5.
-        var src = new RgbImage(3, 2);
-        for (var i = 0; i < 6; i++)
+        PythonReference.RequireAvailable();
+        using var json = System.Text.Json.JsonDocument.Parse(PythonReference.Run("orient_reference.py"));
+
+        // Source 5 wide x 3 high (not square, so a wrong swap shows); pixel i has red = i.
+        var src = new RgbImage(5, 3);
+        for (var i = 0; i < 15; i++)
         {
             src.Pixels[i * 3] = (byte)i;
         }
 
-        var dst = ImageDecoder.Orient(src, origin);
-
-        var swapped = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
-        Assert.Equal(swapped ? 2 : 3, dst.Width);
-        Assert.Equal(swapped ? 3 : 2, dst.Height);
-        Assert.Equal(expectedSourceIndex, dst.Pixels[targetRow * dst.Stride]);
+        for (var orientation = 1; orientation <= 8; orientation++)
+        {
+            var expected = json.RootElement.GetProperty(orientation.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var dst = ImageDecoder.Orient(src, (SKEncodedOrigin)orientation);
+            Assert.Equal((expected[0].GetInt32(), expected[1].GetInt32()), (dst.Width, dst.Height));
+            var actual = Enumerable.Range(0, dst.Width * dst.Height).Select(i => (int)dst.Pixels[((i / dst.Width) * dst.Stride) + ((i % dst.Width) * dst.BytesPerPixel)]);
+            Assert.Equal(expected[2].EnumerateArray().Select(e => e.GetInt32()), actual);
+        }
     }
 
     [Fact]

@@ -72,8 +72,9 @@ public sealed class PreprocessingParityTests : IClassFixture<PreprocessingRefere
         {
             var (max, mean) = TorchvisionDifference(preprocessor, image);
             _output.WriteLine($"torchvision {image.Name,-36} max {max * 255:F3}/255  mean {mean * 255:F4}/255");
-            Assert.True(max <= 2.0 / 255, $"{image.Name}: max abs difference {max * 255:F3}/255 exceeds 2/255");
-            Assert.True(mean <= 0.5 / 255, $"{image.Name}: mean abs difference {mean * 255:F4}/255 exceeds 0.5/255");
+            // Below half a level everywhere: every value is the same 8-bit level as the reference's (what remains is
+            // float rounding of undoing the normalisation), which is what the docs claim for lossless images.
+            Assert.True(max < 0.5 / 255, $"{image.Name}: max abs difference {max * 255:F3}/255: some value is another 8-bit level than the reference's");
             worstMax = Math.Max(worstMax, max);
             sumMean += mean;
             count++;

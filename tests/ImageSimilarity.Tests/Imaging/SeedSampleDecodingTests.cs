@@ -7,10 +7,9 @@ public sealed class SeedSampleDecodingTests
     [SkippableFact]
     public void Preprocess_EverySeedSampleImage_DecodesByContentWhateverItsExtension()
     {
-        var seed = TestPaths.SeedSample;
-        Skip.If(seed is null, "The shared seed-sample data set is not at ../shared/datasets/seed-sample (set IMAGESIMILARITY_SHARED).");
+        var seed = TestPaths.RequireSeedSample();
 
-        var files = Directory.GetFiles(Path.Combine(seed!, "images"));
+        var files = Directory.GetFiles(Path.Combine(seed, "images"));
         Assert.Equal(88, files.Length);
         var preprocessor = new ImagePreprocessor();
         var formats = new Dictionary<string, int>();

@@ -1,8 +1,5 @@
-using System.CommandLine;
-using System.Text.Json;
 using ImageSimilarity.Storage;
 using ImageSimilarity.TestSupport;
-using SearchByImage;
 
 namespace ImageSimilarity.Samples;
 
@@ -24,15 +21,15 @@ public sealed class OldIndexCommandsTests
         }
 
         var before = await File.ReadAllBytesAsync(old);
-        var (code, info) = await RunJson(["info", "--index", old, "--json"]);
+        var (code, info) = await Cli.RunJsonAsync(["info", "--index", old, "--json"]);
         Assert.Equal(0, code);
         Assert.Equal(1, info.GetProperty("formatVersion").GetInt32());
         Assert.Equal(30, info.GetProperty("images").GetInt32());
 
         var target = dir.Combine("new.db");
-        Assert.Equal(0, await Run(["import", old, "--index", target]));
+        Assert.Equal(0, await Cli.RunAsync(["import", old, "--index", target]));
         Assert.Equal(before, await File.ReadAllBytesAsync(old));
-        (code, info) = await RunJson(["info", "--index", target, "--json"]);
+        (code, info) = await Cli.RunJsonAsync(["info", "--index", target, "--json"]);
         Assert.Equal(0, code);
         Assert.Equal(2, info.GetProperty("formatVersion").GetInt32());
         Assert.Equal(30, info.GetProperty("images").GetInt32());
@@ -44,44 +41,9 @@ public sealed class OldIndexCommandsTests
         Assert.Equal("img7.jpeg", (await converted.SearchAsync(rows[7]))[0].Id);
 
         // Raw-vector import still insists on its names and model id.
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            var raw = dir.Combine("v.f32");
-            await File.WriteAllBytesAsync(raw, new byte[64]);
-            Assert.Equal(1, await Run(["import", raw, "--index", target]));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-
-        Assert.Contains("--names", error.ToString(), StringComparison.Ordinal);
-    }
-
-    private static Task<int> Run(string[] args) => new RootCommand
-    {
-        InfoCommand.Create(), ImportCommand.Create(),
-    }.Parse(args).InvokeAsync();
-
-    private static async Task<(int Code, JsonElement Json)> RunJson(string[] args)
-    {
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        int code;
-        try
-        {
-            code = await Run(args);
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-
-        using var doc = JsonDocument.Parse(output.ToString());
-        return (code, doc.RootElement.Clone());
+        var raw = dir.Combine("v.f32");
+        await File.WriteAllBytesAsync(raw, new byte[64]);
+        var errors = await Cli.ErrorLinesAsync(async () => Assert.Equal(1, await Cli.RunAsync(["import", raw, "--index", target])));
+        Assert.Contains("--names", string.Join('\n', errors), StringComparison.Ordinal);
     }
 }

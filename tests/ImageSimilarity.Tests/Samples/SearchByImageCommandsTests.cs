@@ -1,59 +1,60 @@
-using System.CommandLine;
-using System.Text.Json;
 using ImageSimilarity.Extraction;
-using SearchByImage;
+using ImageSimilarity.TestSupport;
 using SkiaSharp;
 
 namespace ImageSimilarity.Samples;
 
 /// <summary>
-/// The SearchByImage program's main job, run in-process with VGG16 weights written by the real torch.save:
-/// index a folder with bad files in it, index it again, search, render, inspect, import.
+/// The SearchByImage program's main job, run in-process with a random-weight VGG16 file written from C#
+/// (<see cref="TestWeights"/>; Python is not the point here): index a folder with bad files in it, index it again,
+/// search, render, inspect, import.
 /// </summary>
-[Collection(TorchCollection.Name)]
-public sealed class SearchByImageCommandsTests
+[Collection(TorchCollection.Name)] // sequential: libtorch, and these tests redirect Console
+public sealed class SearchByImageCommandsTests : IDisposable
 {
-    private readonly Vgg16ReferenceFixture _reference;
+    private static readonly SKEncodedImageFormat[] Formats = [SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Png, SKEncodedImageFormat.Webp];
+    private readonly TempDirectory _dir = TestPaths.CreateTempDirectory("imgsim-cli");
 
-    public SearchByImageCommandsTests(Vgg16ReferenceFixture reference) => _reference = reference;
+    public void Dispose() => _dir.Dispose();
 
-    [SkippableFact]
+    [Fact]
     public async Task IndexSearchInfo_OnAFolderWithBadFiles_DoTheMainJob()
     {
-        var data = _reference.Data;
-        var folder = Directory.CreateDirectory(Path.Combine(data.Folder, "cli-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        foreach (var image in data.Images)
+        const int Images = 6;
+        var folder = Directory.CreateDirectory(_dir.Combine("photos")).FullName;
+        for (var i = 0; i < Images; i++)
         {
-            File.Copy(image, Path.Combine(folder, Path.GetFileNameWithoutExtension(image) + ".jpeg")); // all named .jpeg, like the seed sample
+            // All named .jpeg whatever their format, like the seed sample.
+            await File.WriteAllBytesAsync(Path.Combine(folder, $"img{i}.jpeg"), TestImages.Encode(200 + (i * 37), 150 + (i * 23), Formats[i % 3], seed: i + 1));
         }
 
-        var jpeg = await File.ReadAllBytesAsync(Path.Combine(folder, "shapes.jpeg"));
+        var jpeg = await File.ReadAllBytesAsync(Path.Combine(folder, "img0.jpeg"));
         await File.WriteAllBytesAsync(Path.Combine(folder, "cut.jpeg"), jpeg.AsSpan(0, jpeg.Length / 2).ToArray());
         await File.WriteAllBytesAsync(Path.Combine(folder, "empty.jpeg"), []);
         await File.WriteAllTextAsync(Path.Combine(folder, "notes.jpeg"), "not a picture");
-        var index = Path.Combine(folder, "..", Path.GetFileName(folder) + ".db");
-        string[] model = ["--index", index, "--weights", data.File("vgg16_legacy.pth")];
+        var index = _dir.Combine("photos.db");
+        string[] model = ["--index", index, "--weights", TestWeights.RandomVgg16];
 
-        var (code, first) = await RunJson(["index", folder, .. model, "--batch-size", "2", "--json"]);
+        var (code, first) = await Cli.RunJsonAsync(["index", folder, .. model, "--batch-size", "2", "--json"]);
         Assert.Equal(0, code);
-        Assert.Equal(data.Images.Length, first.GetProperty("indexed").GetInt32());
+        Assert.Equal(Images, first.GetProperty("indexed").GetInt32());
         Assert.Equal(2, first.GetProperty("failed").GetInt32());
         Assert.Equal(1, first.GetProperty("skipped").GetInt32());
         var failures = first.GetProperty("failures").EnumerateArray().Select(f => Path.GetFileName(f.GetProperty("file").GetString()!)).Order().ToArray();
         Assert.Equal(["cut.jpeg", "empty.jpeg", "notes.jpeg"], failures);
 
-        var (_, second) = await RunJson(["index", folder, .. model, "--json"]);
+        var (_, second) = await Cli.RunJsonAsync(["index", folder, .. model, "--json"]);
         Assert.Equal(0, second.GetProperty("indexed").GetInt32());
-        Assert.Equal(data.Images.Length, second.GetProperty("unchanged").GetInt32());
+        Assert.Equal(Images, second.GetProperty("unchanged").GetInt32());
 
-        var query = Path.Combine(folder, "tall.jpeg");
-        var sheet = Path.Combine(folder, "..", "sheet.png");
-        var html = Path.Combine(folder, "..", "result.html");
-        var (searchCode, search) = await RunJson(["search", query, "--index", index, "--top", "3", "--json", "--sheet", sheet, "--html", html]);
+        var query = Path.Combine(folder, "img3.jpeg");
+        var sheet = _dir.Combine("sheet.png");
+        var html = _dir.Combine("result.html");
+        var (searchCode, search) = await Cli.RunJsonAsync(["search", query, "--index", index, "--top", "3", "--json", "--sheet", sheet, "--html", html]);
         Assert.Equal(0, searchCode);
         var results = search.GetProperty("results").EnumerateArray().ToArray();
         Assert.Equal(3, results.Length);
-        Assert.Equal("tall.jpeg", results[0].GetProperty("id").GetString());
+        Assert.Equal("img3.jpeg", results[0].GetProperty("id").GetString());
         Assert.True(results[0].GetProperty("similarity").GetSingle() > 0.9999f);
         using (var bitmap = SKBitmap.Decode(sheet))
         {
@@ -62,110 +63,98 @@ public sealed class SearchByImageCommandsTests
 
         var page = await File.ReadAllTextAsync(html);
         Assert.Equal(4, page.Split("data:image/jpeg;base64,").Length - 1);
-        Assert.Contains("tall.jpeg", page, StringComparison.Ordinal);
+        Assert.Contains("img3.jpeg", page, StringComparison.Ordinal);
 
-        var (_, excluded) = await RunJson(["search", query, "--index", index, "--exclude-self", "--json"]);
-        Assert.DoesNotContain(excluded.GetProperty("results").EnumerateArray(), r => r.GetProperty("id").GetString() == "tall.jpeg");
-        Assert.Equal(data.Images.Length - 1, excluded.GetProperty("results").GetArrayLength());
+        var (_, excluded) = await Cli.RunJsonAsync(["search", query, "--index", index, "--exclude-self", "--json"]);
+        Assert.DoesNotContain(excluded.GetProperty("results").EnumerateArray(), r => r.GetProperty("id").GetString() == "img3.jpeg");
+        Assert.Equal(Images - 1, excluded.GetProperty("results").GetArrayLength());
 
-        var (_, info) = await RunJson(["info", "--index", index, "--json"]);
-        Assert.Equal(data.Images.Length, info.GetProperty("images").GetInt32());
+        var (_, info) = await Cli.RunJsonAsync(["info", "--index", index, "--json"]);
+        Assert.Equal(Images, info.GetProperty("images").GetInt32());
         Assert.Equal("torchvision", info.GetProperty("preset").GetString());
         Assert.Equal("fp32", info.GetProperty("extractionPrecision").GetString());
-        Assert.Equal(new FileInfo(index).Length, info.GetProperty("bytesOnDisk").GetInt64());
         Assert.StartsWith("vgg16-fc2/weights-", info.GetProperty("model").GetString(), StringComparison.Ordinal);
     }
 
-    [SkippableFact]
+    [Fact]
+    public async Task Search_WeightsFileMoved_TheEnvironmentVariableBeatsThePathRecordedInTheIndex()
+    {
+        var folder = Directory.CreateDirectory(_dir.Combine("moved")).FullName;
+        for (var i = 0; i < 3; i++)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(folder, $"m{i}.png"), TestImages.Encode(180 + (i * 20), 140, SKEncodedImageFormat.Png, seed: 40 + i));
+        }
+
+        var weights = _dir.Combine("weights-here.safetensors");
+        File.Copy(TestWeights.RandomVgg16, weights);
+        var index = _dir.Combine("moved.db");
+        Assert.Equal(0, (await Cli.RunJsonAsync(["index", folder, "--index", index, "--weights", weights, "--json"])).Code);
+
+        // The file moves; the index still records the old path. Only the variable says where it is now.
+        var moved = _dir.Combine("weights-moved.safetensors");
+        File.Move(weights, moved);
+        var previous = Environment.GetEnvironmentVariable(Vgg16Weights.EnvironmentVariable);
+        Environment.SetEnvironmentVariable(Vgg16Weights.EnvironmentVariable, moved);
+        try
+        {
+            var (code, search) = await Cli.RunJsonAsync(["search", Path.Combine(folder, "m1.png"), "--index", index, "--top", "1", "--json"]);
+            Assert.Equal(0, code);
+            Assert.Equal("m1.png", search.GetProperty("results")[0].GetProperty("id").GetString());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Vgg16Weights.EnvironmentVariable, previous);
+        }
+    }
+
+    [Fact]
     public async Task ImportAndSearchById_UseStoredVectorsWithoutAModel()
     {
-        var data = _reference.Data;
-        var dir = Directory.CreateDirectory(Path.Combine(data.Folder, "import-" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var vectors = Path.Combine(dir, "v.f32");
-        var names = Path.Combine(dir, "names.txt");
-        await File.WriteAllBytesAsync(vectors, System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Features.SelectMany(f => f).ToArray().AsSpan()).ToArray());
-        await File.WriteAllLinesAsync(names, Enumerable.Range(0, data.Features.Length).Select(i => $"row{i}"));
-        var index = Path.Combine(dir, "imported.db");
+        const int Rows = 12;
+        var features = Storage.TestVectors.Random(3, Rows, 64);
+        var vectors = _dir.Combine("v.f32");
+        var names = _dir.Combine("names.txt");
+        await File.WriteAllBytesAsync(vectors, System.Runtime.InteropServices.MemoryMarshal.AsBytes(features.SelectMany(f => f).ToArray().AsSpan()).ToArray());
+        await File.WriteAllLinesAsync(names, Enumerable.Range(0, Rows).Select(i => $"row{i}"));
+        var index = _dir.Combine("imported.db");
 
-        Assert.Equal(0, await Run(["import", vectors, "--names", names, "--model-id", "reference-fc2", "--index", index]));
-        var (code, search) = await RunJson(["search", "--id", "row1", "--index", index, "--exclude-self", "--top", "2", "--json"]);
+        Assert.Equal(0, await Cli.RunAsync(["import", vectors, "--names", names, "--model-id", "reference-fc2", "--index", index]));
+        var (code, search) = await Cli.RunJsonAsync(["search", "--id", "row1", "--index", index, "--exclude-self", "--top", "2", "--json"]);
 
         Assert.Equal(0, code);
         var ids = search.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToArray();
         Assert.Equal(2, ids.Length);
         Assert.DoesNotContain("row1", ids);
-        var best = data.Features.Select((f, i) => (i, s: System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(f, data.Features[1])))
+        var best = features.Select((f, i) => (i, s: System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(f, features[1])))
             .Where(t => t.i != 1).OrderByDescending(t => t.s).First().i;
         Assert.Equal($"row{best}", ids[0]);
 
         // Importing vectors of another model into this index is one error line, not a stack trace, and changes nothing.
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(1, await Run(["import", vectors, "--names", names, "--model-id", "another-model", "--index", index]));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-
-        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var line = Assert.Single(await Cli.ErrorLinesAsync(async () =>
+            Assert.Equal(1, await Cli.RunAsync(["import", vectors, "--names", names, "--model-id", "another-model", "--index", index]))));
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
         Assert.Contains("'reference-fc2'", line, StringComparison.Ordinal);
         Assert.Contains("'another-model'", line, StringComparison.Ordinal);
-        Assert.Equal(0, (await RunJson(["search", "--id", "row1", "--index", index, "--top", "1", "--json"])).Code);
+        Assert.Equal(0, (await Cli.RunJsonAsync(["search", "--id", "row1", "--index", index, "--top", "1", "--json"])).Code);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Errors_AreOneLineWithANonZeroExitCode()
     {
-        var data = _reference.Data;
-        var missingIndex = Path.Combine(data.Folder, "no-such.isvs");
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
+        var missingIndex = _dir.Combine("no-such.isvs");
+        var image = _dir.Combine("q.png");
+        await File.WriteAllBytesAsync(image, TestImages.Encode(64, 64, SKEncodedImageFormat.Png));
+        var lines = await Cli.ErrorLinesAsync(async () =>
         {
-            Assert.Equal(1, await Run(["search", data.Images[0], "--index", missingIndex]));
-            Assert.Equal(1, await Run(["info", "--index", missingIndex]));
-            Assert.Equal(1, await Run(["index", Path.Combine(data.Folder, "no-such-folder"), "--index", missingIndex, "--weights", data.File("vgg16_zip.pth")]));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+            Assert.Equal(1, await Cli.RunAsync(["search", image, "--index", missingIndex]));
+            Assert.Equal(1, await Cli.RunAsync(["info", "--index", missingIndex]));
+            Assert.Equal(1, await Cli.RunAsync(["index", _dir.Combine("no-such-folder"), "--index", missingIndex, "--weights", _dir.Combine("unused.pth")]));
+        });
 
-        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
         Assert.All(lines, l => Assert.StartsWith("error: ", l, StringComparison.Ordinal));
         Assert.Contains("no-such.isvs", lines[0], StringComparison.Ordinal);
         Assert.Contains("no-such-folder", lines[2], StringComparison.Ordinal);
         Assert.False(File.Exists(missingIndex));
-    }
-
-    private static Task<int> Run(string[] args) => new RootCommand
-    {
-        IndexCommand.Create(), SearchCommand.Create(), InfoCommand.Create(), ImportCommand.Create(), ExtractCommand.Create(),
-    }.Parse(args).InvokeAsync();
-
-    private static async Task<(int Code, JsonElement Json)> RunJson(string[] args)
-    {
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        int code;
-        try
-        {
-            code = await Run(args);
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-
-        using var doc = JsonDocument.Parse(output.ToString());
-        return (code, doc.RootElement.Clone());
     }
 }

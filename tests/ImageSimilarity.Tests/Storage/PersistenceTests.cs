@@ -290,6 +290,16 @@ public sealed class PersistenceTests
         Sql(path, "DELETE FROM records WHERE id = 'b'");
         Sql(path, "UPDATE records SET metadata = '[1, 2]' WHERE id = 'a'");
         Assert.Contains("'a'", (await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path))).Message, StringComparison.Ordinal);
+
+        // Metadata is parsed when first used (an open does not build 100,000 dictionaries): an object with a
+        // non-string value is reported then, naming the record.
+        Sql(path, "UPDATE records SET metadata = '{\"k\": 1}' WHERE id = 'a'");
+        await using var lazy = await EmbeddedVectorStore.OpenAsync(path);
+        Assert.Contains("'a'", (await Assert.ThrowsAsync<IndexFileException>(() => lazy.GetAsync("a"))).Message, StringComparison.Ordinal);
+        Sql(path, "UPDATE records SET metadata = '{\"k\": \"v\"}' WHERE id = 'a'");
+        await using var fixedStore = await EmbeddedVectorStore.OpenAsync(path);
+        Assert.Equal("v", (await fixedStore.GetAsync("a"))!.Metadata["k"]);
+        Assert.Equal("v", (await fixedStore.SearchAsync(new float[] { 1, 2, 3, 4 }))[0].Metadata["k"]);
     }
 
     [Fact]

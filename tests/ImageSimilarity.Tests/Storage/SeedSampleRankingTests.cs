@@ -31,10 +31,10 @@ public sealed class SeedSampleRankingTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{precision}: {differing} of {names.Length} top-10 id lists differ from the float64 ranking (near-ties only).");
-        if (precision == VectorPrecision.Single)
-        {
-            Assert.Equal(0, differing);
-        }
+
+        // Single precision gives the float64 ranking exactly. Half may swap near-ties (checked above, within 2 x 2e-3
+        // of the exact score at that rank), but must still give the exact top-10 for most of the 88 queries.
+        Assert.InRange(differing, 0, precision == VectorPrecision.Single ? 0 : names.Length / 4);
     }
 
     [SkippableFact]

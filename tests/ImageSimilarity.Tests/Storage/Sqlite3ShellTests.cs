@@ -29,17 +29,14 @@ public sealed partial class Sqlite3ShellTests
         var outputs = new List<string>();
         foreach (var command in commands)
         {
-            var psi = new ProcessStartInfo(shell!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            var psi = new ProcessStartInfo(shell!);
             foreach (var arg in SplitArgs(command))
             {
                 psi.ArgumentList.Add(arg == "index.db" ? path : arg);
             }
 
-            using var process = Process.Start(psi)!;
-            var stdout = await process.StandardOutput.ReadToEndAsync();
-            var stderr = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"'sqlite3 {command}' failed: {stderr}");
+            var (code, stdout, stderr) = await Task.Run(() => ChildProcess.Run(psi, ChildProcess.ShortTimeout));
+            Assert.True(code == 0, $"'sqlite3 {command}' failed: {stderr}");
             outputs.Add(stdout);
         }
 

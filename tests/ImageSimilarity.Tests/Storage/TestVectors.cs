@@ -32,14 +32,13 @@ internal static class TestVectors
         return rows;
     }
 
-    /// <summary>Loads the 88 x 4096 Keras VGG16 fc2 vectors of the seed sample, or skips the test when absent.</summary>
+    /// <summary>Loads the 88 x 4096 Keras VGG16 fc2 vectors of the seed sample (absent: fails in CI, skips elsewhere).</summary>
     public static (string[] Names, float[][] Vectors) LoadSeedSample()
     {
-        var dir = TestPaths.SeedSample;
-        var file = dir is null ? null : Path.Combine(dir, "keras-vgg16-fc2.f32");
-        Skip.If(file is null || !File.Exists(file), "The seed-sample data set (../shared/datasets/seed-sample/keras-vgg16-fc2.f32) is absent.");
-        var names = File.ReadAllLines(Path.Combine(dir!, "keras-vgg16-fc2.names.txt")).Where(l => l.Length > 0).ToArray();
-        var bytes = File.ReadAllBytes(file!);
+        var dir = TestPaths.RequireSeedSample();
+        var file = Path.Combine(dir, "keras-vgg16-fc2.f32");
+        var names = File.ReadAllLines(Path.Combine(dir, "keras-vgg16-fc2.names.txt")).Where(l => l.Length > 0).ToArray();
+        var bytes = File.ReadAllBytes(file);
         const int Dimension = 4096;
         Assert.Equal(names.Length * Dimension * 4, bytes.Length);
         var vectors = new float[names.Length][];

@@ -45,7 +45,7 @@ internal sealed class TmpfsMount : IDisposable
 
     private static (int Code, string Text) Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(file);
         foreach (var arg in args)
         {
             psi.ArgumentList.Add(arg);
@@ -53,10 +53,8 @@ internal sealed class TmpfsMount : IDisposable
 
         try
         {
-            using var process = Process.Start(psi)!;
-            var text = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, text);
+            var (code, stdout, stderr) = ChildProcess.Run(psi, ChildProcess.ShortTimeout);
+            return (code, stdout + stderr);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {

@@ -4,6 +4,26 @@ namespace ImageSimilarity.Storage;
 
 public sealed class VectorKernelsTests
 {
+    /// <summary>
+    /// CI runs the kernel tests again with the wide vectors turned off, to reach the Vector256 and Vector128 paths on
+    /// an AVX-512 machine: this checks that such a run really took those paths. (.NET 10 reads DOTNET_EnableAVX512;
+    /// the older DOTNET_EnableAVX512F=0 leaves AVX-512 on, so a leg using it would test nothing new.)
+    /// </summary>
+    [Fact]
+    public void KernelPath_TheVectorWidthsTurnedOffByTheEnvironmentAreOff()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_EnableAVX512") == "0" || Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F") == "0")
+        {
+            Assert.False(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "AVX-512 is still on: .NET 10 needs DOTNET_EnableAVX512=0");
+        }
+
+        if (Environment.GetEnvironmentVariable("DOTNET_EnableAVX2") == "0")
+        {
+            Assert.False(System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated);
+            Assert.True(System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated);
+        }
+    }
+
     public static TheoryData<int> Lengths() => [1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 1000, 4095, 4096, 4097];
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using ImageSimilarity.TestSupport;
 
 namespace ImageSimilarity.Storage;
 
@@ -89,7 +90,8 @@ internal sealed class WriterProcess : IDisposable
     public async Task KillAsync()
     {
         _process.Kill();
-        await _process.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token);
     }
 
     public async Task<int> WaitAsync(TimeSpan timeout)
@@ -103,8 +105,7 @@ internal sealed class WriterProcess : IDisposable
     {
         if (!_process.HasExited)
         {
-            _process.Kill();
-            _process.WaitForExit();
+            ChildProcess.KillAndWait(_process);
         }
 
         _process.Dispose();

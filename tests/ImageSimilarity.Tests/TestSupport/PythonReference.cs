@@ -46,16 +46,13 @@ internal static class PythonReference
             psi.ArgumentList.Add(a);
         }
 
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("Cannot start " + Python);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        var (code, stdout, stderr) = ChildProcess.Run(psi, ChildProcess.LongTimeout);
+        if (code != 0)
         {
-            throw new InvalidOperationException($"{script} failed with exit code {process.ExitCode}:\n{stderr.Result}\n{stdout.Result}");
+            throw new InvalidOperationException($"{script} failed with exit code {code}:\n{stderr}\n{stdout}");
         }
 
-        return stdout.Result;
+        return stdout;
     }
 
     private static string? Probe()
@@ -67,16 +64,8 @@ internal static class PythonReference
 
         try
         {
-            var psi = new ProcessStartInfo(Python, ["-c", "import torch, torchvision, PIL, numpy"])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            using var process = Process.Start(psi)!;
-            var err = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? null : $"{Python} lacks torch/torchvision/PIL/numpy: {err.Trim()}";
+            var (code, _, err) = ChildProcess.Run(new ProcessStartInfo(Python, ["-c", "import torch, torchvision, PIL, numpy"]), ChildProcess.ShortTimeout);
+            return code == 0 ? null : $"{Python} lacks torch/torchvision/PIL/numpy: {err.Trim()}";
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {

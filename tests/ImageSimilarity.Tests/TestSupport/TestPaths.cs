@@ -27,6 +27,24 @@ internal static class TestPaths
         }
     }
 
+    /// <summary>
+    /// Gets the seed-sample folder for a test that needs it: in CI a missing data set fails the test (CI always has
+    /// ../shared beside the clone); elsewhere the test is skipped with the reason.
+    /// </summary>
+    /// <returns>The seed-sample folder (with its images/ folder).</returns>
+    public static string RequireSeedSample()
+    {
+        if (SeedSample is { } dir)
+        {
+            return dir;
+        }
+
+        var reason = $"The seed-sample data set is not at {Path.Combine(Shared, "datasets", "seed-sample")} (set IMAGESIMILARITY_SHARED to the shared folder).";
+        Assert.False(IsCi, "CI must have the seed sample: " + reason);
+        Skip.If(true, reason);
+        return string.Empty;
+    }
+
     /// <summary>Gets a value indicating whether this run is CI (where optional prerequisites must be present).</summary>
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
