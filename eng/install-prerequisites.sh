@@ -5,18 +5,21 @@
 #   eng/install-prerequisites.sh            what the library needs at run time
 #   eng/install-prerequisites.sh --test     also the reference tools the test suite uses (and chromium for the web test)
 #   eng/install-prerequisites.sh --bench    also numpy and FAISS for benchmarks/peers/search_peers.py
+#   eng/install-prerequisites.sh --postgres PostgreSQL 17 + pgvector only (also part of --test)
 #
 # Root (or sudo) is needed only for the apt steps.
 set -euo pipefail
 
 want_test=0
 want_bench=0
+want_postgres=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
     --bench) want_bench=1 ;;
+    --postgres) want_postgres=1 ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "install-prerequisites: unknown argument '$arg' (use --test, --bench or --help)" >&2; exit 2 ;;
+    *) echo "install-prerequisites: unknown argument '$arg' (use --test, --bench, --postgres or --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -64,11 +67,7 @@ apt_update_once() {
 is_debian_family=0
 case " $os_id $id_like " in *" debian "*|*" ubuntu "*) is_debian_family=1 ;; esac
 
-if has_glibcxx_3_4_32; then
-  say "libstdc++ already provides GLIBCXX_3.4.32 ($libstdcxx): nothing to do for TorchSharp."
-elif [ "$os_id" = "debian" ] && [ "$version_id" = "12" ]; then
-  say "Debian 12: libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp's native library needs."
-  say "adding Debian 13 (trixie) to apt at pin priority 100 (never preferred on its own) and installing libstdc++6 from it"
+add_trixie_source() {
   if [ ! -e /etc/apt/sources.list.d/imagesimilarity-trixie.sources ]; then
     as_root tee /etc/apt/sources.list.d/imagesimilarity-trixie.sources >/dev/null <<'SRC'
 # Added by ImageSimilarity's eng/install-prerequisites.sh: TorchSharp needs libstdc++ from GCC 13+.
@@ -78,6 +77,7 @@ Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
+    apt_updated=0  # the new source needs an apt-get update even if one ran before
   fi
   if [ ! -e /etc/apt/preferences.d/imagesimilarity-trixie.pref ]; then
     as_root tee /etc/apt/preferences.d/imagesimilarity-trixie.pref >/dev/null <<'PIN'
@@ -87,6 +87,14 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
   fi
+}
+
+if has_glibcxx_3_4_32; then
+  say "libstdc++ already provides GLIBCXX_3.4.32 ($libstdcxx): nothing to do for TorchSharp."
+elif [ "$os_id" = "debian" ] && [ "$version_id" = "12" ]; then
+  say "Debian 12: libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp's native library needs."
+  say "adding Debian 13 (trixie) to apt at pin priority 100 (never preferred on its own) and installing libstdc++6 from it"
+  add_trixie_source
   apt_update_once
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >/dev/null
   if has_glibcxx_3_4_32; then say "libstdc++6 from trixie installed."; else say "libstdc++6 from trixie did not provide GLIBCXX_3.4.32" >&2; exit 1; fi
@@ -126,5 +134,36 @@ if [ "$want_test" -eq 1 ]; then
 fi
 if [ "$want_bench" -eq 1 ]; then
   ensure_debian_packages "the peers of the benchmarks (PyTorch, numpy, FAISS)" python3-torch python3-torchvision python3-numpy python3-faiss
+fi
+
+# PostgreSQL 17 + pgvector for the ImageSimilarity.PgVector tests. Debian 13 (trixie) has both (pgvector 0.8.0);
+# Debian 12 takes them from trixie through the same pin-priority-100 source as libstdc++ above (never preferred on
+# its own: only these packages and what they need come from trixie). The tests start their own server as a
+# non-root user on 127.0.0.1 in a temporary data directory; nothing here starts or enables a server.
+if [ "$want_test" -eq 1 ] || [ "$want_postgres" -eq 1 ]; then
+  pg_bin=/usr/lib/postgresql/17/bin
+  if [ -x "$pg_bin/postgres" ] && [ -e /usr/share/postgresql/17/extension/vector.control ]; then
+    say "PostgreSQL 17 with pgvector already installed ($pg_bin)."
+  elif [ "$os_id" = "debian" ] && { [ "$version_id" = "12" ] || [ "$version_id" = "13" ] || [ "$codename" = "trixie" ]; }; then
+    if [ "$version_id" = "12" ]; then
+      say "Debian 12: PostgreSQL 17 + pgvector come from Debian 13 (trixie), added to apt at pin priority 100 (never preferred on its own)"
+      add_trixie_source
+    fi
+    say "installing PostgreSQL 17 + pgvector from Debian 13 (trixie): postgresql-17-pgvector (server only; no cluster is created or started)"
+    # postgresql-common would otherwise create and start a 'main' cluster on installation; the tests run their own.
+    if [ ! -e /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+      as_root mkdir -p /etc/postgresql-common
+      echo "create_main_cluster = false" | as_root tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
+    apt_update_once
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie --no-install-recommends postgresql-17-pgvector >/dev/null
+    if [ -x "$pg_bin/postgres" ] && [ -e /usr/share/postgresql/17/extension/vector.control ]; then
+      say "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') with pgvector $(dpkg-query -W -f='${Version}' postgresql-17-pgvector) installed ($pg_bin)."
+    else
+      say "postgresql-17-pgvector installed but $pg_bin/postgres or the vector extension is missing" >&2; exit 1
+    fi
+  else
+    say "the PostgreSQL tests need PostgreSQL 17 with pgvector 0.8 (Debian 13: postgresql-17-pgvector); install them, or point IMAGESIMILARITY_PG_BIN at the server's bin folder."
+  fi
 fi
 say "done."

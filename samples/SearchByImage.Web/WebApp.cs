@@ -85,6 +85,7 @@ internal static class WebApp
         app.MapSearchEndpoints();
         app.MapImageEndpoints();
         app.MapIndexEndpoints();
+        app.MapAdminEndpoints();
         app.MapHealthChecks("/health");
         app.MapOpenApi();
     }

@@ -33,7 +33,10 @@ internal sealed class WebAppOptions
     /// <summary>Gets or sets how long browsers may cache thumbnails and originals. Default one hour.</summary>
     public TimeSpan ImageCacheDuration { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Gets or sets the folder the optional admin endpoint indexes; <see langword="null"/> (the default) turns the endpoint off.</summary>
+    /// <summary>
+    /// Gets or sets the folder the optional admin endpoint (<c>POST /admin/index</c>, loopback connections only)
+    /// indexes into the app's index; <see langword="null"/> (the default) leaves the endpoint unmapped.
+    /// </summary>
     public string? AdminIndexFolder { get; set; }
 
     /// <summary>Checks the values; throws with the configuration key on a bad one.</summary>

@@ -7,7 +7,6 @@ namespace SearchByImage;
 internal static class CommandErrors
 {
     public const int Failure = 1;
-    public const int Cancelled = 130;
 
     /// <summary>Runs a command body; known errors become one line on stderr, anything else propagates.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)
@@ -16,10 +15,15 @@ internal static class CommandErrors
         {
             return await body().ConfigureAwait(false);
         }
+        catch (CommandCancelledException ex)
+        {
+            await Console.Error.WriteLineAsync("cancelled: " + OneLine(ex.Message)).ConfigureAwait(false);
+            return TerminationSignals.ExitCode;
+        }
         catch (OperationCanceledException)
         {
-            await Console.Error.WriteLineAsync("error: cancelled").ConfigureAwait(false);
-            return Cancelled;
+            await Console.Error.WriteLineAsync("cancelled").ConfigureAwait(false);
+            return TerminationSignals.ExitCode;
         }
         catch (Exception ex) when (Describe(ex) is { } line)
         {

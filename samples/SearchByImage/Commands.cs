@@ -12,5 +12,6 @@ internal static class Commands
         InfoCommand.Create(),
         ImportCommand.Create(),
         ExtractCommand.Create(),
+        Postgres.ApproximateIndexCommand.Create(),
     };
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.CommandLine;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 
 namespace SearchByImage;
 
@@ -26,6 +27,8 @@ internal static class ImportCommand
         };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var command = new Command("import", "Store vectors computed elsewhere (a Python index: .npy/.npz, or raw float32 rows, plus names) in an index, or convert an old-format index (.isvs).") { vectors, names, images, modelId, index };
+        var stores = new PostgresStoreOptions();
+        stores.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() =>
         {
             var source = parseResult.GetRequiredValue(vectors);
@@ -36,6 +39,8 @@ internal static class ImportCommand
             }
 
             return RunAsync(
+                parseResult,
+                stores,
                 source,
                 parseResult.GetValue(names),
                 parseResult.GetValue(images),
@@ -61,6 +66,7 @@ internal static class ImportCommand
             throw new ArgumentException($"'{oldPath}' is both the old index and the target: pass another --index (or run 'index' on it, which upgrades it in place)");
         }
 
+        IndexFile.EnsureWritable(indexPath);
         await using var old = await EmbeddedVectorStore.OpenAsync(oldPath, null, cancellationToken).ConfigureAwait(false);
         await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, old.Dimension, old.ModelId, new EmbeddedVectorStoreOptions { Precision = old.Precision }, cancellationToken).ConfigureAwait(false);
         foreach (var (key, value) in old.Properties)
@@ -85,7 +91,7 @@ internal static class ImportCommand
         return 0;
     }
 
-    private static async Task<int> RunAsync(string vectorsPath, string? namesPath, string? imagesFolder, string? modelIdOption, string indexPath, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, string vectorsPath, string? namesPath, string? imagesFolder, string? modelIdOption, string indexPath, CancellationToken cancellationToken)
     {
         string[] ids;
         float[][] rows;
@@ -100,7 +106,6 @@ internal static class ImportCommand
 
         var modelId = modelIdOption ?? throw new ArgumentException("--model-id is required to import vectors (for Keras' VGG16 file with the keras-caffe preset: vgg16-fc2/keras-64373286/keras-caffe)");
         var dimension = rows[0].Length;
-        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var records = new List<VectorRecord>(ids.Length);
         for (var row = 0; row < ids.Length; row++)
         {
@@ -111,7 +116,13 @@ internal static class ImportCommand
             records.Add(new VectorRecord(ids[row], vector, metadata));
         }
 
-        await store.UpsertAsync(records, cancellationToken).ConfigureAwait(false);
+        if (stores.IsPostgres(parseResult))
+        {
+            return await PostgresImport.RunAsync(parseResult, stores, dimension, modelId, records, cancellationToken).ConfigureAwait(false);
+        }
+
+        IndexFile.EnsureWritable(indexPath);
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, dimension, modelId, null, cancellationToken).ConfigureAwait(false);
         var preset = IndexSettings.PresetOf(new Dictionary<string, string>(), modelId);
         if (preset is not null)
         {
@@ -119,7 +130,25 @@ internal static class ImportCommand
             store.Properties[IndexProperties.Preset] = preset;
         }
 
-        await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        // In chunks, so a Ctrl-C or SIGTERM keeps (and saves) what was stored so far.
+        var stored = 0;
+        try
+        {
+            foreach (var chunk in records.Chunk(10_000))
+            {
+                await store.UpsertAsync(chunk, cancellationToken).ConfigureAwait(false);
+                stored += chunk.Length;
+            }
+
+            await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex)
+        {
+            await store.SaveChangesAsync(CancellationToken.None).ConfigureAwait(false);
+            var kept = await store.CountAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new CommandCancelledException($"kept {kept} images in '{indexPath}' ({stored} of the {ids.Length} vectors were imported and saved)", ex);
+        }
+
         Console.WriteLine($"imported {ids.Length} vectors of {dimension} floats into {Path.GetFullPath(indexPath)} (model '{modelId}', preset {preset ?? "unknown"})");
         return 0;
     }

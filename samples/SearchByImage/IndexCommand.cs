@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 using Spectre.Console;
 
 namespace SearchByImage;
@@ -11,7 +12,9 @@ internal static class IndexCommand
 {
     public static Command Create()
     {
-        var folder = new Argument<string>("folder") { Description = "The folder of images to index." };
+        var folder = new Argument<string?>("folder") { Description = "The folder of images to index (with --store postgres, also a listing file of paths).", Arity = ArgumentArity.ZeroOrOne };
+        var stores = new PostgresStoreOptions();
+        var postgres = new PostgresIndex();
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var selection = new ModelSelection(fromIndex: true);
@@ -32,8 +35,19 @@ internal static class IndexCommand
         };
         model.AddTo(command);
         selection.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
-            parseResult.GetRequiredValue(folder),
+        stores.AddTo(command);
+        postgres.AddTo(command);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(folder) is null && !(r.GetValue(stores.Store) == "postgres" && (r.GetValue(postgres.Status) || r.GetValue(postgres.Join))))
+            {
+                r.AddError("Give the folder to index (only --store postgres with --status or --join works without one).");
+            }
+        });
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
+            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(folder), !parseResult.GetValue(topLevelOnly), parseResult.GetValue(json), cancellationToken)
+            : RunAsync(
+            parseResult.GetValue(folder)!,
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
             parseResult,
             model,
@@ -56,6 +70,8 @@ internal static class IndexCommand
         {
             throw new DirectoryNotFoundException($"folder '{folder}' does not exist");
         }
+
+        IndexFile.EnsureWritable(indexPath);
 
         // An existing index decides the preset and precision unless the command line says otherwise.
         // OpenOrCreateAsync: an old single-file index is upgraded in place (kept as .v1-backup), so this run commits to it.
@@ -85,29 +101,19 @@ internal static class IndexCommand
         folders.Add(root);
         store.Properties[IndexProperties.Folders] = string.Join('\n', folders.Order(StringComparer.Ordinal));
 
+        var lines = new LineProgress();
         FolderIndexResult result;
-        if (json || Console.IsOutputRedirected)
+        try
         {
-            result = await indexer.IndexAsync(root, folderOptions, null, cancellationToken).ConfigureAwait(false);
+            result = await IndexAsync(indexer, root, folderOptions, json || Console.IsOutputRedirected, lines, cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (OperationCanceledException ex)
         {
-            result = await AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async ctx =>
-                {
-                    var task = ctx.AddTask("scanning", maxValue: 1);
-                    var progress = new Progress<IndexingProgress>(p =>
-                    {
-                        task.MaxValue = Math.Max(1, p.FilesTotal);
-                        task.Value = p.FilesDone;
-                        task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.FilesDone}/{p.FilesTotal} files, {p.ImagesPerSecond:F1} img/s, {p.Failed + p.Skipped} problems");
-                    });
-                    var r = await indexer.IndexAsync(root, folderOptions, progress, cancellationToken).ConfigureAwait(false);
-                    task.Value = task.MaxValue;
-                    return r;
-                }).ConfigureAwait(false);
+            // FolderIndexer saved the store before rethrowing: say what the index holds now.
+            var kept = await store.CountAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new CommandCancelledException(
+                string.Create(CultureInfo.InvariantCulture, $"kept {kept} images in '{indexPath}' ({lines.Last?.Indexed ?? 0} extracted in this run were saved); run the same command again to resume"),
+                ex);
         }
 
         if (json)
@@ -120,6 +126,64 @@ internal static class IndexCommand
         }
 
         return 0;
+    }
+
+    private static async Task<FolderIndexResult> IndexAsync(FolderIndexer indexer, string root, FolderIndexOptions folderOptions, bool plain, LineProgress lines, CancellationToken cancellationToken)
+    {
+        FolderIndexResult result;
+        if (plain)
+        {
+            // No progress bar: a line on stderr now and then, so logs (and a watching process) see the run advance.
+            lines.Print = true;
+            result = await indexer.IndexAsync(root, folderOptions, lines, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            result = await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("scanning", maxValue: 1);
+                    var progress = new Progress<IndexingProgress>(p =>
+                    {
+                        lines.Report(p);
+                        task.MaxValue = Math.Max(1, p.FilesTotal);
+                        task.Value = p.FilesDone;
+                        task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.FilesDone}/{p.FilesTotal} files, {p.ImagesPerSecond:F1} img/s, {p.Failed + p.Skipped} problems");
+                    });
+                    var r = await indexer.IndexAsync(root, folderOptions, progress, cancellationToken).ConfigureAwait(false);
+                    task.Value = task.MaxValue;
+                    return r;
+                }).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+
+    /// <summary>Keeps the latest progress; when <see cref="Print"/> is set, writes a line to stderr for the first image and then every two seconds.</summary>
+    private sealed class LineProgress : IProgress<IndexingProgress>
+    {
+        private readonly System.Diagnostics.Stopwatch _sinceLine = new();
+
+        public bool Print { get; set; }
+
+        public IndexingProgress? Last { get; private set; }
+
+        public void Report(IndexingProgress value)
+        {
+            lock (_sinceLine)
+            {
+                Last = value;
+                if (!Print || value.Indexed == 0 || (_sinceLine.IsRunning && _sinceLine.Elapsed < TimeSpan.FromSeconds(2)))
+                {
+                    return;
+                }
+
+                _sinceLine.Restart();
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"progress: {value.FilesDone}/{value.FilesTotal} files, {value.Indexed} indexed, {value.ImagesPerSecond:F1} img/s"));
+            }
+        }
     }
 
     private static void WriteTable(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)

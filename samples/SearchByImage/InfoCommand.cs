@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 using Spectre.Console;
 
 namespace SearchByImage;
@@ -13,12 +14,17 @@ internal static class InfoCommand
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var json = new Option<bool>("--json") { Description = "Print as JSON." };
         var command = new Command("info", "Show what an index holds: count, model, preset, precision, size on disk, created/updated.") { index, json };
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult.GetValue(index) ?? CliDefaults.IndexPath, parseResult.GetValue(json), cancellationToken)));
+        var stores = new PostgresStoreOptions();
+        stores.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
+            ? PostgresInfo.RunAsync(parseResult, stores, parseResult.GetValue(json), cancellationToken)
+            : RunAsync(parseResult.GetValue(index) ?? CliDefaults.IndexPath, parseResult.GetValue(json), cancellationToken)));
         return command;
     }
 
     private static async Task<int> RunAsync(string indexPath, bool json, CancellationToken cancellationToken)
     {
+        IndexFile.EnsureNotDirectory(indexPath);
         if (!File.Exists(indexPath))
         {
             throw new IOException(CliDefaults.LegacyHint(indexPath) is { } hint

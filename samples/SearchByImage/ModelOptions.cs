@@ -32,24 +32,12 @@ internal sealed class ModelOptions
             Description = "Images per forward pass.",
             DefaultValueFactory = _ => 8,
         };
-        BatchSize.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() <= 0)
-            {
-                r.AddError("--batch-size must be at least 1.");
-            }
-        });
+        CliValidation.AtLeastOne(BatchSize);
         MaxPixels = new Option<long?>("--max-pixels")
         {
             Description = $"Refuse images larger than this many pixels (width x height), from their header. Default: {ImageDecoderOptions.DefaultMaxPixels:N0}.",
         };
-        MaxPixels.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long?>() is <= 0)
-            {
-                r.AddError("--max-pixels must be at least 1.");
-            }
-        });
+        CliValidation.AtLeastOne(MaxPixels);
     }
 
     public Option<string?> Weights { get; }

@@ -3,6 +3,7 @@ using System.Globalization;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
+using SearchByImage.Postgres;
 using SearchByImage.Rendering;
 using Spectre.Console;
 
@@ -19,21 +20,9 @@ internal static class SearchCommand
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var selection = new ModelSelection(fromIndex: true);
         var top = new Option<int>("--top", "-k") { Description = "How many matches.", DefaultValueFactory = _ => 9 };
-        top.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() <= 0)
-            {
-                r.AddError("--top must be at least 1.");
-            }
-        });
+        CliValidation.AtLeastOne(top);
         var minScore = new Option<float?>("--min-score") { Description = "Leave out matches with a cosine similarity below this (-1 to 1)." };
-        minScore.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<float?>() is { } v && !(v >= -1f && v <= 1f))
-            {
-                r.AddError("--min-score must be between -1 and 1.");
-            }
-        });
+        CliValidation.Between(minScore, -1f, 1f);
         var excludeSelf = new Option<bool>("--exclude-self") { Description = "Leave the query image itself out of the results when it is in the index." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
         var sheet = new Option<string?>("--sheet") { Description = "Also draw the query and the matches as a grid picture (PNG) at this path." };
@@ -52,7 +41,13 @@ internal static class SearchCommand
         });
         model.AddTo(command);
         selection.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(parseResult, model, selection, new Request(
+        var stores = new PostgresStoreOptions();
+        var postgres = new PostgresSearch();
+        stores.AddTo(command);
+        postgres.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
+            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(image), parseResult.GetValue(id), parseResult.GetValue(top), parseResult.GetValue(minScore), parseResult.GetValue(excludeSelf), parseResult.GetValue(json), parseResult.GetValue(sheet), parseResult.GetValue(html), cancellationToken)
+            : RunAsync(parseResult, model, selection, new Request(
             parseResult.GetValue(image),
             parseResult.GetValue(id),
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
@@ -72,6 +67,7 @@ internal static class SearchCommand
             throw new IOException($"query image '{request.Image}' does not exist");
         }
 
+        IndexFile.EnsureNotDirectory(request.Index);
         if (!File.Exists(request.Index))
         {
             throw new IOException(CliDefaults.LegacyHint(request.Index) is { } hint

@@ -270,7 +270,9 @@ public sealed class SearchApiTests : IAsyncLifetime
             Assert.True(paths.TryGetProperty(path, out _), path);
         }
 
-        Assert.True(paths.GetProperty("/api/search").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/api/search").GetProperty("post").GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
+        Assert.True(paths.GetProperty("/api/search").GetProperty("post").GetProperty("responses").TryGetProperty("503", out _));
+        Assert.False(paths.TryGetProperty("/search", out _), "the page's form post is not part of the API");
         Assert.True(paths.GetProperty("/api/search").TryGetProperty("get", out _));
     }
 

@@ -9,6 +9,14 @@ internal static class Thumbnails
     {
         try
         {
+            // Only regular files with content: a FIFO or device found at an indexed path must not hang or flood the render.
+            var real = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+            var info0 = new FileInfo(real);
+            if (!info0.Exists || info0.Length == 0 || info0.Length > ImageSimilarity.Imaging.ImageDecoderOptions.DefaultMaxFileSize)
+            {
+                return null;
+            }
+
             using var codec = SKCodec.Create(path);
             if (codec is null)
             {

@@ -55,6 +55,7 @@ public sealed class ImageDecodeException : ImageSimilarityException
         ImageDecodeError.Corrupt => "The file is truncated or damaged; re-export or re-download it.",
         ImageDecodeError.TooLarge => "Downscale the image, or raise the limit if you trust the source: ImageDecoderOptions.MaxPixels (Vgg16ExtractorOptions.DecoderOptions, or ImageSimilarity:MaxPixels in configuration).",
         ImageDecodeError.Unreadable => "Check that the file exists and can be read.",
+        ImageDecodeError.FileTooLarge => "Leave the file out, or raise ImageDecoderOptions.MaxFileSize if it really is an image.",
         _ => string.Empty,
     };
 }

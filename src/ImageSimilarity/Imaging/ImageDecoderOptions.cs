@@ -11,6 +11,9 @@ public sealed class ImageDecoderOptions
     /// <summary>The default of <see cref="MaxPixels"/>: 100 megapixels.</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
+    /// <summary>The default of <see cref="MaxFileSize"/>: 256 MiB, far above any real photo.</summary>
+    public const long DefaultMaxFileSize = 256L * 1024 * 1024;
+
     /// <summary>Gets the default options (the torchvision preset's): at most 100 megapixels, EXIF orientation applied, transparency over white.</summary>
     public static ImageDecoderOptions Default { get; } = new();
 
@@ -28,6 +31,23 @@ public sealed class ImageDecoderOptions
             field = value;
         }
     } = DefaultMaxPixels;
+
+    /// <summary>
+    /// Gets the largest encoded image, in bytes, that is read into memory. A larger file or stream is refused
+    /// (<see cref="ImageDecodeError.FileTooLarge"/>) before it is read, so a link to a device or a huge file cannot
+    /// exhaust memory. Default <see cref="DefaultMaxFileSize"/> (256 MiB); at most <see cref="Array.MaxLength"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero, negative or larger than <see cref="Array.MaxLength"/>.</exception>
+    public long MaxFileSize
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, Array.MaxLength);
+            field = value;
+        }
+    } = DefaultMaxFileSize;
 
     /// <summary>Gets a value indicating whether the EXIF orientation tag is applied (rotating/flipping the pixels). Default <see langword="true"/>.</summary>
     public bool ApplyExifOrientation { get; init; } = true;

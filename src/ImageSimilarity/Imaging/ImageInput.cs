@@ -62,51 +62,38 @@ public sealed class ImageInput
     public static ImageInput FromBytes(ReadOnlyMemory<byte> bytes, string? name = null)
         => new(string.IsNullOrWhiteSpace(name) ? "bytes" : name, null, null, bytes);
 
-    /// <summary>Reads the whole encoded image into memory.</summary>
-    internal async ValueTask<ReadOnlyMemory<byte>> ReadAllAsync(CancellationToken cancellationToken)
+    /// <summary>Reads the whole encoded image into memory, refusing more than <see cref="ImageDecoderOptions.DefaultMaxFileSize"/>.</summary>
+    internal ValueTask<ReadOnlyMemory<byte>> ReadAllAsync(CancellationToken cancellationToken)
+        => ReadAllAsync(ImageDecoderOptions.DefaultMaxFileSize, cancellationToken);
+
+    /// <summary>Reads the whole encoded image into memory, refusing more than <paramref name="maxBytes"/>.</summary>
+    /// <remarks>A file is read only if it is a regular file after resolving links (see <see cref="ImageFileReader"/>).</remarks>
+    internal async ValueTask<ReadOnlyMemory<byte>> ReadAllAsync(long maxBytes, CancellationToken cancellationToken)
     {
         if (_path is not null)
         {
-            try
-            {
-                return await File.ReadAllBytesAsync(_path, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new ImageDecodeException(Name, ImageDecodeError.Unreadable, $"the file could not be read: {ex.Message}", ex);
-            }
+            return await ImageFileReader.ReadAsync(_path, Name, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         if (_stream is not null)
         {
-            using var buffer = new MemoryStream();
-            await _stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            return await ImageFileReader.ReadAsync(_stream, Name, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         return _bytes;
     }
 
-    /// <summary>Reads the whole encoded image into memory, synchronously.</summary>
-    internal ReadOnlyMemory<byte> ReadAll()
+    /// <summary>Reads the whole encoded image into memory, synchronously, refusing more than <paramref name="maxBytes"/>.</summary>
+    internal ReadOnlyMemory<byte> ReadAll(long maxBytes)
     {
         if (_path is not null)
         {
-            try
-            {
-                return File.ReadAllBytes(_path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new ImageDecodeException(Name, ImageDecodeError.Unreadable, $"the file could not be read: {ex.Message}", ex);
-            }
+            return ImageFileReader.Read(_path, Name, maxBytes);
         }
 
         if (_stream is not null)
         {
-            using var buffer = new MemoryStream();
-            _stream.CopyTo(buffer);
-            return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            return ImageFileReader.Read(_stream, Name, maxBytes);
         }
 
         return _bytes;

@@ -14,6 +14,14 @@ public sealed class FolderIndexOptions
     public bool Recursive { get; init; } = true;
 
     /// <summary>
+    /// Gets a value indicating whether links to directories are followed. Default <see langword="false"/>: such
+    /// links are reported as skipped. When <see langword="true"/>, each real directory is still visited only once, so a
+    /// link back to an ancestor or two links to the same folder cannot make the walk loop or index files twice. Links to
+    /// files are always resolved; one that points outside the indexed folder (and outside followed directory links) is skipped.
+    /// </summary>
+    public bool FollowDirectoryLinks { get; init; }
+
+    /// <summary>
     /// Gets glob patterns (<c>*</c>, <c>?</c>, <c>**</c>) of relative paths to index; empty for every file.
     /// Files are decoded by content, so by default every file is tried and non-images are reported as skipped.
     /// </summary>

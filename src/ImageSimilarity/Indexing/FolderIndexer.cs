@@ -50,6 +50,12 @@ public sealed partial class FolderIndexer
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    /// <summary>Gets or sets how a file is read (path, name, size cap); tests replace it to simulate a read that blocks.</summary>
+    internal Func<string, string, long, CancellationToken, ValueTask<byte[]>> ReadFile { get; set; } = ImageFileReader.ReadAsync;
+
+    /// <summary>Gets or sets how long a cancelled run waits for decode workers that are stuck in a read before it returns without them.</summary>
+    internal TimeSpan WorkerGracePeriod { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Indexes the images in <paramref name="folder"/>.</summary>
     /// <param name="folder">The folder.</param>
     /// <param name="options">How to walk the folder and batch the work; <see langword="null"/> for <see cref="FolderIndexOptions.Default"/>.</param>
@@ -85,6 +91,9 @@ public sealed partial class FolderIndexer
     [LoggerMessage(Level = LogLevel.Debug, Message = "Checkpoint: store saved after {Done} files")]
     private static partial void LogCheckpoint(ILogger logger, int done);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Workers} decode worker(s) still blocked in a read after cancellation; the run returns without them")]
+    private static partial void LogAbandonedWorkers(ILogger logger, int workers);
+
     private sealed record Candidate(string Id, string FullPath, long Size, DateTime LastWriteUtc, VectorRecord? Existing);
 
     /// <summary>
@@ -113,6 +122,7 @@ public sealed partial class FolderIndexer
         private int _failed;
         private int _skipped;
         private TimeSpan _lastCheckpoint;
+        private volatile bool _closed;
 
         public Run(FolderIndexer owner, string root, FolderIndexOptions options, IProgress<IndexingProgress>? progress)
         {
@@ -134,17 +144,23 @@ public sealed partial class FolderIndexer
                 }
             }
 
-            var files = FindFiles();
-            _total = files.Count;
+            var (files, leftOut) = new FolderWalker(_root, _options).Walk(cancellationToken);
+            _total = files.Count + leftOut.Count;
+            foreach (var result in leftOut)
+            {
+                Record(result);
+            }
+
             var toRead = new List<Candidate>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (id, path) in files)
+            foreach (var (id, path, realPath) in files)
             {
                 seen.Add(id);
                 FileInfo info;
                 try
                 {
-                    info = new FileInfo(path);
+                    // The real file's size and time, not the link's own.
+                    info = new FileInfo(realPath);
                     _ = info.Length;
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -212,38 +228,6 @@ public sealed partial class FolderIndexer
             && size == file.Size.ToString(CultureInfo.InvariantCulture)
             && mtime == file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture);
 
-        private List<(string Id, string Path)> FindFiles()
-        {
-            var include = new GlobMatcher(_options.Include);
-            var exclude = new GlobMatcher(_options.Exclude);
-            var enumeration = new EnumerationOptions
-            {
-                RecurseSubdirectories = _options.Recursive,
-                IgnoreInaccessible = true,
-                AttributesToSkip = FileAttributes.Hidden | FileAttributes.System | FileAttributes.Device,
-                ReturnSpecialDirectories = false,
-            };
-            var files = new List<(string, string)>();
-            foreach (var path in Directory.EnumerateFiles(_root, "*", enumeration))
-            {
-                var id = Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/');
-                if (id.Split('/').Any(segment => segment.StartsWith('.')))
-                {
-                    continue;
-                }
-
-                if ((!include.IsEmpty && !include.IsMatch(id)) || exclude.IsMatch(id))
-                {
-                    continue;
-                }
-
-                files.Add((id, path));
-            }
-
-            files.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
-            return files;
-        }
-
         private async Task ProcessAsync(List<Candidate> toRead, CancellationToken cancellationToken)
         {
             if (toRead.Count == 0)
@@ -275,12 +259,23 @@ public sealed partial class FolderIndexer
             catch
             {
                 await linked.CancelAsync().ConfigureAwait(false);
+
+                // A worker blocked in a read that ignores cancellation (a hung network mount) must not keep the run, and
+                // its save of finished work, waiting: give the workers a moment, then go on without them.
+                try
+                {
+                    await completion.WaitAsync(_owner.WorkerGracePeriod, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    _closed = true;
+                    LogAbandonedWorkers(_owner._logger, workers.Count(w => !w.IsCompleted));
+                }
+
                 throw;
             }
-            finally
-            {
-                await completion.ConfigureAwait(false);
-            }
+
+            await completion.ConfigureAwait(false);
         }
 
         private async Task DecodeLoopAsync(List<Candidate> files, Func<int> take, ChannelWriter<Prepared> writer, CancellationToken token)
@@ -293,10 +288,16 @@ public sealed partial class FolderIndexer
                 byte[] bytes;
                 try
                 {
-                    bytes = await File.ReadAllBytesAsync(file.FullPath, token).ConfigureAwait(false);
+                    bytes = await _owner.ReadFile(file.FullPath, file.FullPath, preprocessor?.DecoderOptions.MaxFileSize ?? ImageDecoderOptions.DefaultMaxFileSize, token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                catch (ImageDecodeException ex)
                 {
+                    Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, ex.Message));
+                    continue;
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException && token.IsCancellationRequested))
+                {
+                    // Whatever goes wrong with one file is that file's outcome, never the run's.
                     Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, "the file could not be read: " + ex.Message));
                     continue;
                 }
@@ -326,6 +327,11 @@ public sealed partial class FolderIndexer
                 catch (ImageDecodeException ex)
                 {
                     RecordDecodeFailure(file, ex);
+                    continue;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Record(new FileIndexResult(file.Id, file.FullPath, FileIndexOutcome.Failed, $"the image could not be decoded ({ex.GetType().Name}: {ex.Message})"));
                     continue;
                 }
 
@@ -473,6 +479,11 @@ public sealed partial class FolderIndexer
             IndexingProgress snapshot;
             lock (_gate)
             {
+                if (_closed)
+                {
+                    return; // a worker abandoned after cancellation finished late: the run has already returned
+                }
+
                 _results.Add(result);
                 switch (result.Outcome)
                 {

@@ -104,7 +104,7 @@ public sealed class SimilaritySearcher
     {
         ArgumentNullException.ThrowIfNull(query);
         options ??= SearchOptions.Default;
-        var bytes = await query.ReadAllAsync(cancellationToken).ConfigureAwait(false);
+        var bytes = await query.ReadAllAsync(MaxFileSize, cancellationToken).ConfigureAwait(false);
         var hash = options.ExcludeQuery ? Hash(bytes.Span) : null;
         var vectors = await FeatureExtraction.ExtractAsync(Extractor, [ImageInput.FromBytes(bytes, query.Name)], cancellationToken).ConfigureAwait(false);
         return await SearchCoreAsync(vectors[0], options, hash, cancellationToken).ConfigureAwait(false);
@@ -118,6 +118,9 @@ public sealed class SimilaritySearcher
     /// <exception cref="ArgumentException">The vector has the wrong length, a NaN/infinite value, or is all zero.</exception>
     public Task<IReadOnlyList<VectorSearchResult>> SearchAsync(ReadOnlyMemory<float> query, SearchOptions? options = null, CancellationToken cancellationToken = default)
         => SearchCoreAsync(query, options ?? SearchOptions.Default, null, cancellationToken);
+
+    /// <summary>Gets the largest image read: the extractor's decoder limit when it preprocesses apart, else the default.</summary>
+    private long MaxFileSize => (Extractor as IPreprocessingFeatureExtractor)?.Preprocessor.DecoderOptions.MaxFileSize ?? ImageDecoderOptions.DefaultMaxFileSize;
 
     private static string Hash(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
@@ -169,7 +172,7 @@ public sealed class SimilaritySearcher
         for (var i = 0; i < batch.Count; i++)
         {
             var image = batch[i].Image;
-            var bytes = await image.ReadAllAsync(cancellationToken).ConfigureAwait(false);
+            var bytes = await image.ReadAllAsync(MaxFileSize, cancellationToken).ConfigureAwait(false);
             inputs[i] = ImageInput.FromBytes(bytes, image.Name);
             var m = batch[i].Metadata is { } extra
                 ? new Dictionary<string, string>(extra, StringComparer.Ordinal)

@@ -35,6 +35,13 @@ public sealed partial class EmbeddedVectorStore
             index.Dispose();
             throw SqliteIndex.Corrupt(path, ex);
         }
+        catch (Exception ex) when (ex is InvalidOperationException or InvalidCastException or FormatException)
+        {
+            // A NULL or a value of the wrong type where the schema promises another (found by the fuzz tests: a
+            // flipped byte in a record header turns its id into NULL) is a damaged file, not a bug of the caller.
+            index.Dispose();
+            throw new IndexFileException(path, $"a record has a missing or malformed column ({ex.Message}). Restore the index from a backup or rebuild it.", ex);
+        }
         catch
         {
             index.Dispose();

@@ -69,7 +69,7 @@ public sealed class Vgg16StateDictMapperTests
     }
 
     [Fact]
-    public void Open_SafetensorsHeaderWithoutData_ListsMissingKeyAndTruncation()
+    public void Open_SafetensorsHeaderWithoutData_SaysTheFileIsTruncated()
     {
         using var dir = TestPaths.CreateTempDirectory();
         var path = dir.Combine("vgg.safetensors");
@@ -83,11 +83,9 @@ public sealed class Vgg16StateDictMapperTests
         }
 
         WriteSafetensors(path, header, new byte[1024]);
-        using var sd = WeightsFileReader.Open(path);
-        Assert.Equal("safetensors", sd.Format);
-        var ex = Assert.Throws<WeightsFileException>(() => Vgg16StateDictMapper.Plan(sd));
-        Assert.Contains("missing key 'classifier.0.bias' (shape [4096])", ex.Problems);
-        Assert.Contains(ex.Problems, p => p.StartsWith("the file is truncated: 'features.0.weight' needs 6,912 bytes", StringComparison.Ordinal));
+        var ex = Assert.Throws<WeightsFileException>(() => WeightsFileReader.Open(path));
+        Assert.Equal(path, ex.FilePath);
+        Assert.Equal([$"the file is truncated: the tensors need {offset:N0} bytes of data but the file holds 1,024"], ex.Problems);
     }
 
     [Fact]

@@ -43,7 +43,15 @@ public sealed class OldIndexCommandsTests
         // Raw-vector import still insists on its names and model id.
         var raw = dir.Combine("v.f32");
         await File.WriteAllBytesAsync(raw, new byte[64]);
-        var errors = await Cli.ErrorLinesAsync(async () => Assert.Equal(1, await Cli.RunAsync(["import", raw, "--index", target])));
-        Assert.Contains("--names", string.Join('\n', errors), StringComparison.Ordinal);
+        var namesFile = dir.Combine("names.txt");
+        await File.WriteAllLinesAsync(namesFile, ["a", "b", "c", "d"]);
+        var errors = await Cli.ErrorLinesAsync(async () =>
+        {
+            Assert.Equal(1, await Cli.RunAsync(["import", raw, "--names", namesFile, "--index", target]));
+            Assert.Equal(1, await Cli.RunAsync(["import", raw, "--model-id", "m", "--index", target]));
+        });
+        Assert.Equal(2, errors.Length);
+        Assert.Contains("--model-id", errors[0], StringComparison.Ordinal);
+        Assert.Contains("--names", errors[1], StringComparison.Ordinal);
     }
 }

@@ -337,7 +337,7 @@ public sealed class PersistenceTests
     }
 
     [Fact]
-    public async Task SaveAsync_Cancelled_LeavesTheOldFileAndNoTemporaryFile()
+    public async Task SaveAsync_CancelledMidSave_LeavesTheOldFileAndNoTemporaryFile()
     {
         using var dir = TestPaths.CreateTempDirectory();
         var path = dir.Combine("index.db");
@@ -345,12 +345,23 @@ public sealed class PersistenceTests
         await store.UpsertAsync(TestVectors.Random(1, 3000, Dimension).Select((r, i) => new VectorRecord($"r{i}", r)));
         await store.SaveAsync(path);
         var before = await File.ReadAllBytesAsync(path);
-        await store.UpsertAsync(new VectorRecord("b", TestVectors.Random(2, 1, Dimension)[0]));
+
+        // Large enough that writing the copy takes a while (it checks the token every 1024 records).
+        await store.UpsertAsync(TestVectors.Random(2, 200_000, Dimension).Select((r, i) => new VectorRecord($"b{i}", r)));
         using var cts = new CancellationTokenSource();
+        var save = Task.Run(() => store.SaveAsync(path, cts.Token));
+
+        // Cancel only once the save is under way: its temporary file exists.
+        while (!save.IsCompleted && !Directory.EnumerateFiles(dir.Path, "*.tmp").Any())
+        {
+            await Task.Delay(1);
+        }
+
+        Assert.False(save.IsCompleted, "the save finished before its temporary file was seen: the cancellation would not land mid-save");
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(path, cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => save);
         Assert.Equal(before, await File.ReadAllBytesAsync(path));
-        Assert.Single(Directory.GetFiles(dir.Path));
+        Assert.Equal([path], Directory.GetFiles(dir.Path));
     }
 
     internal static void Sql(string path, string sql)

@@ -40,10 +40,24 @@ public sealed class SeedIndex : IAsyncLifetime
         }
 
         _dir = TestPaths.CreateTempDirectory("imgsim-web");
+        try
+        {
+            await BuildAsync(_dir, seed);
+        }
+        catch
+        {
+            // Leave nothing behind (276 MB of weights) when the build fails, for example on a full disk.
+            _dir.Dispose();
+            throw;
+        }
+    }
+
+    private async Task BuildAsync(TempDirectory dir, string seed)
+    {
         Directory.CreateDirectory(Scratch);
         ImagesFolder = Path.Combine(seed, "images");
-        WeightsPath = _dir.Combine("vgg16-random.safetensors");
-        IndexPath = _dir.Combine("index.db");
+        WeightsPath = dir.Combine("vgg16-random.safetensors");
+        IndexPath = dir.Combine("index.db");
         RandomVgg16Weights.Write(WeightsPath);
 
         using var extractor = await Vgg16FeatureExtractor.CreateAsync(ExtractorOptions(WeightsPath));

@@ -17,6 +17,18 @@ namespace ImageSimilarity.Extraction.Weights;
 /// </remarks>
 internal sealed class PickleReader
 {
+    /// <summary>The most pickle bytes one <see cref="Load"/> reads: a VGG16 state dict's data.pkl is a few KB, so this is generous.</summary>
+    internal const long MaxPickleBytes = 64L * 1024 * 1024;
+
+    /// <summary>The most memo entries; a state dict memoizes a handful of objects per tensor.</summary>
+    internal const int MaxMemoEntries = 1_000_000;
+
+    /// <summary>The deepest the value stack may grow (a state dict's stack stays shallow: its items go into dicts).</summary>
+    internal const int MaxStackDepth = 1_000_000;
+
+    /// <summary>The most values one pickle may create or copy (each opcode that pushes counts), bounding memory whatever the opcodes.</summary>
+    internal const int MaxValues = 4_000_000;
+
     private const int MaxStringBytes = 64 * 1024 * 1024;
 
     private readonly Stream _stream;
@@ -25,6 +37,8 @@ internal sealed class PickleReader
     private readonly List<object?> _stack = [];
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = [];
+    private long _budget;
+    private int _values;
 
     /// <param name="stream">The pickle stream; reading stops right after the STOP opcode.</param>
     /// <param name="fileName">The file, for errors.</param>
@@ -42,14 +56,22 @@ internal sealed class PickleReader
         _stack.Clear();
         _marks.Clear();
         _memo.Clear();
+        _budget = MaxPickleBytes;
+        _values = 0;
         while (true)
         {
             var at = _stream.CanSeek ? _stream.Position : -1;
-            var op = _stream.ReadByte();
-            if (op < 0)
+            if (_stack.Count > MaxStackDepth || _marks.Count > MaxStackDepth)
             {
-                throw Truncated();
+                throw Fail($"the pickle's stack grows beyond {MaxStackDepth:N0} entries, which no state dict needs; refusing to load it");
             }
+
+            if (_values > MaxValues)
+            {
+                throw Fail($"the pickle creates more than {MaxValues:N0} values, which no state dict needs; refusing to load it");
+            }
+
+            var op = ReadByte();
 
             switch (op)
             {
@@ -75,25 +97,25 @@ internal sealed class PickleReader
                     _marks.Push(_stack.Count);
                     break;
                 case '}': // EMPTY_DICT
-                    _stack.Add(new PickleDict());
+                    Push(new PickleDict());
                     break;
                 case ']': // EMPTY_LIST
-                    _stack.Add(new List<object?>());
+                    Push(new List<object?>());
                     break;
                 case ')': // EMPTY_TUPLE
-                    _stack.Add(Array.Empty<object?>());
+                    Push(Array.Empty<object?>());
                     break;
                 case 't': // TUPLE
-                    _stack.Add(PopToMark().ToArray());
+                    Push(PopToMark().ToArray());
                     break;
                 case 0x85: // TUPLE1
-                    _stack.Add(new[] { Pop() });
+                    Push(new[] { Pop() });
                     break;
                 case 0x86: // TUPLE2
                 {
                     var b = Pop();
                     var a = Pop();
-                    _stack.Add(new[] { a, b });
+                    Push(new[] { a, b });
                     break;
                 }
 
@@ -102,74 +124,74 @@ internal sealed class PickleReader
                     var c = Pop();
                     var b = Pop();
                     var a = Pop();
-                    _stack.Add(new[] { a, b, c });
+                    Push(new[] { a, b, c });
                     break;
                 }
 
                 case 'J': // BININT
-                    _stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
+                    Push((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)));
                     break;
                 case 'K': // BININT1
-                    _stack.Add((long)ReadByte());
+                    Push((long)ReadByte());
                     break;
                 case 'M': // BININT2
-                    _stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
+                    Push((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2)));
                     break;
                 case 0x8a: // LONG1
                 {
                     var n = ReadByte();
                     var value = new BigInteger(ReadBytes(n), isUnsigned: false, isBigEndian: false);
-                    _stack.Add(value >= long.MinValue && value <= long.MaxValue ? (long)value : value);
+                    Push(value >= long.MinValue && value <= long.MaxValue ? (long)value : value);
                     break;
                 }
 
                 case 'G': // BINFLOAT
-                    _stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8)));
+                    Push(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8)));
                     break;
                 case 'N': // NONE
-                    _stack.Add(null);
+                    Push(null);
                     break;
                 case 0x88: // NEWTRUE
-                    _stack.Add(true);
+                    Push(true);
                     break;
                 case 0x89: // NEWFALSE
-                    _stack.Add(false);
+                    Push(false);
                     break;
                 case 'X': // BINUNICODE
-                    _stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadLength(4))));
+                    Push(Encoding.UTF8.GetString(ReadBytes(ReadLength(4))));
                     break;
                 case 0x8c: // SHORT_BINUNICODE
-                    _stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadByte())));
+                    Push(Encoding.UTF8.GetString(ReadBytes(ReadByte())));
                     break;
                 case 0x8d: // BINUNICODE8
-                    _stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadLength(8))));
+                    Push(Encoding.UTF8.GetString(ReadBytes(ReadLength(8))));
                     break;
                 case 'T': // BINSTRING (Python 2 str)
-                    _stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadLength(4))));
+                    Push(Encoding.Latin1.GetString(ReadBytes(ReadLength(4))));
                     break;
                 case 'U': // SHORT_BINSTRING
-                    _stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadByte())));
+                    Push(Encoding.Latin1.GetString(ReadBytes(ReadByte())));
                     break;
                 case 'B': // BINBYTES
-                    _stack.Add(ReadBytes(ReadLength(4)));
+                    Push(ReadBytes(ReadLength(4)));
                     break;
                 case 'C': // SHORT_BINBYTES
-                    _stack.Add(ReadBytes(ReadByte()));
+                    Push(ReadBytes(ReadByte()));
                     break;
                 case 'q': // BINPUT
-                    _memo[ReadByte()] = Peek();
+                    Memoize(ReadByte());
                     break;
                 case 'r': // LONG_BINPUT
-                    _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Peek();
+                    Memoize(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)));
                     break;
                 case 0x94: // MEMOIZE
-                    _memo[_memo.Count] = Peek();
+                    Memoize(_memo.Count);
                     break;
                 case 'h': // BINGET
-                    _stack.Add(GetMemo(ReadByte()));
+                    Push(GetMemo(ReadByte()));
                     break;
                 case 'j': // LONG_BINGET
-                    _stack.Add(GetMemo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
+                    Push(GetMemo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))));
                     break;
                 case '0': // POP
                     Pop();
@@ -178,13 +200,13 @@ internal sealed class PickleReader
                     PopToMark();
                     break;
                 case '2': // DUP
-                    _stack.Add(Peek());
+                    Push(Peek());
                     break;
                 case 'c': // GLOBAL
                 {
                     var module = ReadLine();
                     var name = ReadLine();
-                    _stack.Add(ResolveGlobal(module, name));
+                    Push(ResolveGlobal(module, name));
                     break;
                 }
 
@@ -197,7 +219,7 @@ internal sealed class PickleReader
                         throw Fail("malformed pickle: STACK_GLOBAL needs two strings");
                     }
 
-                    _stack.Add(ResolveGlobal(module, name));
+                    Push(ResolveGlobal(module, name));
                     break;
                 }
 
@@ -205,7 +227,7 @@ internal sealed class PickleReader
                 {
                     var args = Pop() as object?[] ?? throw Fail("malformed pickle: REDUCE needs an argument tuple");
                     var callable = Pop() as PickleGlobal ?? throw Fail("malformed pickle: REDUCE on something that is not an allowed global");
-                    _stack.Add(Call(callable, args));
+                    Push(Call(callable, args));
                     break;
                 }
 
@@ -265,7 +287,7 @@ internal sealed class PickleReader
                 case 'Q': // BINPERSID
                 {
                     var pid = Pop() as object?[] ?? throw Fail("malformed pickle: a persistent id that is not a tuple");
-                    _stack.Add(_persistentLoad(pid));
+                    Push(_persistentLoad(pid));
                     break;
                 }
 
@@ -356,6 +378,23 @@ internal sealed class PickleReader
 
     private List<object?> AsList(object? value) => value as List<object?> ?? throw Fail("malformed pickle: APPEND(S) on something that is not a list");
 
+    private void Push(object? value)
+    {
+        _values++;
+        _stack.Add(value);
+    }
+
+    private void Memoize(long key)
+    {
+        var value = Peek();
+        if (_memo.Count >= MaxMemoEntries && !_memo.ContainsKey(key))
+        {
+            throw Fail($"the pickle memoizes more than {MaxMemoEntries:N0} objects, which no state dict needs; refusing to load it");
+        }
+
+        _memo[key] = value;
+    }
+
     private object? GetMemo(long key) => _memo.TryGetValue(key, out var v) ? v : throw Fail($"malformed pickle: memo entry {key} is missing");
 
     private object? Pop()
@@ -387,8 +426,19 @@ internal sealed class PickleReader
 
     private int ReadByte()
     {
+        Consume(1);
         var b = _stream.ReadByte();
         return b < 0 ? throw Truncated() : b;
+    }
+
+    /// <summary>Counts bytes against <see cref="MaxPickleBytes"/>, so a small compressed pickle cannot expand without bound.</summary>
+    private void Consume(long count)
+    {
+        _budget -= count;
+        if (_budget < 0)
+        {
+            throw Fail($"the pickle is larger than {MaxPickleBytes / (1024 * 1024)} MB (decompressed); a state dict's pickle is a few KB to a few MB, so the file is damaged or crafted");
+        }
     }
 
     private long ReadInt64() => BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8));
@@ -396,9 +446,14 @@ internal sealed class PickleReader
     private int ReadLength(int size)
     {
         var length = size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)) : ReadInt64();
-        if (length < 0 || length > MaxStringBytes || (_stream.CanSeek && length > _stream.Length - _stream.Position))
+        if (length < 0 || length > MaxStringBytes || length > _budget)
         {
-            throw length > MaxStringBytes || length < 0 ? Fail($"a pickled string of {length} bytes is too long") : Truncated();
+            throw Fail($"a pickled string of {length} bytes is too long");
+        }
+
+        if (_stream.CanSeek && length > _stream.Length - _stream.Position)
+        {
+            throw Truncated();
         }
 
         return (int)length;
@@ -406,6 +461,7 @@ internal sealed class PickleReader
 
     private byte[] ReadBytes(int count)
     {
+        Consume(count);
         var buffer = new byte[count];
         try
         {

@@ -35,6 +35,7 @@ internal static class SafetensorsReader
             RandomAccess.Read(handle, header, 8);
             var dataStart = 8 + headerLength;
             var tensors = new List<WeightTensor>();
+            var ranges = new List<(long Begin, long End, string Name)>();
             var problems = new List<string>();
             var fileName = Path.GetFileName(path);
             try
@@ -63,7 +64,17 @@ internal static class SafetensorsReader
                     }
 
                     var length = offsets[1] - offsets[0];
-                    var expected = shape.Aggregate(1L, (a, b) => a * b) * WeightDTypes.SizeOf(dtype);
+                    long expected;
+                    try
+                    {
+                        expected = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * WeightDTypes.SizeOf(dtype));
+                    }
+                    catch (OverflowException)
+                    {
+                        problems.Add($"'{p.Name}' has a shape {WeightTensor.FormatShape(shape)} too large to address");
+                        continue;
+                    }
+
                     if (length != expected)
                     {
                         problems.Add($"'{p.Name}' declares {length:N0} bytes of data but its shape {WeightTensor.FormatShape(shape)} of {WeightDTypes.Name(dtype)} needs {expected:N0}");
@@ -71,12 +82,18 @@ internal static class SafetensorsReader
                     }
 
                     var storage = new FileRangeStorage(handle, fileName, $"tensor '{p.Name}'", dataStart + offsets[0], length, fileLength);
-                    tensors.Add(new WeightTensor(p.Name, dtype, shape, RowMajorStrides(shape), 0, storage));
+                    tensors.Add(WeightTensor.Create(path, p.Name, dtype, shape, RowMajorStrides(shape), 0, storage));
+                    ranges.Add((offsets[0], offsets[1], p.Name));
                 }
             }
             catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
             {
                 throw new WeightsFileException(path, [$"the safetensors header is not valid JSON of the expected form ({ex.Message})"], ex);
+            }
+
+            if (problems.Count == 0)
+            {
+                CheckLayout(ranges, fileLength - dataStart, problems);
             }
 
             if (problems.Count > 0)
@@ -90,6 +107,43 @@ internal static class SafetensorsReader
         {
             handle.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks what the safetensors format requires of the data section: the tensors' byte ranges do not overlap and
+    /// together cover it exactly, with no gap and nothing after the last tensor (as the reference implementation checks).
+    /// </summary>
+    private static void CheckLayout(List<(long Begin, long End, string Name)> ranges, long dataLength, List<string> problems)
+    {
+        ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+        long covered = 0;
+        string? previous = null;
+        foreach (var (begin, end, name) in ranges)
+        {
+            if (begin < covered)
+            {
+                problems.Add($"'{name}' (bytes {begin:N0}-{end:N0}) overlaps '{previous}' (which ends at {covered:N0}); tensors must not share bytes");
+                return;
+            }
+
+            if (begin > covered)
+            {
+                problems.Add($"the data section has a gap of {begin - covered:N0} bytes before '{name}'; tensors must cover it exactly");
+                return;
+            }
+
+            covered = end;
+            previous = name;
+        }
+
+        if (covered < dataLength)
+        {
+            problems.Add($"the data section holds {dataLength - covered:N0} bytes after the last tensor; tensors must cover it exactly");
+        }
+        else if (covered > dataLength)
+        {
+            problems.Add($"the file is truncated: the tensors need {covered:N0} bytes of data but the file holds {dataLength:N0}");
         }
     }
 

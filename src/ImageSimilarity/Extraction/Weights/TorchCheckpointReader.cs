@@ -37,6 +37,11 @@ internal static class TorchCheckpointReader
                 throw new WeightsFileException(path, [$"the zip archive has {pkl.Count} '<name>/data.pkl' entries; a torch.save file has exactly one"]);
             }
 
+            if (pkl[0].Length > PickleReader.MaxPickleBytes)
+            {
+                throw new WeightsFileException(path, [$"'{pkl[0].FullName}' declares {pkl[0].Length:N0} bytes, more than the {PickleReader.MaxPickleBytes / (1024 * 1024)} MB a state dict's pickle could need"]);
+            }
+
             var prefix = pkl[0].FullName[..^"data.pkl".Length];
             var storages = new Dictionary<string, WeightStorage>(StringComparer.Ordinal);
             object? root;
@@ -59,6 +64,12 @@ internal static class TorchCheckpointReader
                 return s;
             });
             return new StateDict(path, "PyTorch zip", tensors, archive);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The central directory is read lazily and entries are checked when opened: damage shows up here too.
+            archive.Dispose();
+            throw new WeightsFileException(path, [$"the file is truncated or not a valid zip archive ({ex.Message})"], ex);
         }
         catch
         {
@@ -126,7 +137,9 @@ internal static class TorchCheckpointReader
                 }
 
                 storages[key] = new FileRangeStorage(handle, Path.GetFileName(path), $"storage '{key}'", offset + 8, bytes, fileLength);
-                offset += 8 + bytes;
+                // Past the end of a truncated file the offsets only need to stay "beyond the end" without wrapping
+                // (both terms are below 2^62 here).
+                offset = Math.Min(offset + 8 + bytes, long.MaxValue / 2);
             }
 
             var tensors = ToTensors(root, path, storage =>
@@ -140,7 +153,7 @@ internal static class TorchCheckpointReader
         }
     }
 
-    private static PickledStorage ZipStorage(object?[] pid, string path)
+    internal static PickledStorage ZipStorage(object?[] pid, string path)
     {
         // ('storage', torch.FloatStorage, '<key>', '<location>', numel)
         if (pid.Length < 5 || pid[0] is not "storage" || pid[1] is not TorchStorageType type || pid[2] is not string key || pid[4] is not long numel)
@@ -148,6 +161,7 @@ internal static class TorchCheckpointReader
             throw new WeightsFileException(path, ["a tensor refers to its storage in an unknown way"]);
         }
 
+        CheckElementCount(numel, key, path);
         return new PickledStorage(key, type.DType, numel, 0);
     }
 
@@ -159,6 +173,7 @@ internal static class TorchCheckpointReader
             throw new WeightsFileException(path, ["a tensor refers to its storage in an unknown way"]);
         }
 
+        CheckElementCount(numel, key, path);
         if (!byKey.TryGetValue(key, out var root))
         {
             root = new PickledStorage(key, type.DType, numel, 0);
@@ -168,7 +183,7 @@ internal static class TorchCheckpointReader
         if (pid.Length > 5 && pid[5] is object?[] view)
         {
             // (view key, offset, view size): a storage view inside the root storage (files from before torch 1.0).
-            if (view.Length != 3 || view[1] is not long viewOffset)
+            if (view.Length != 3 || view[1] is not long viewOffset || viewOffset < 0 || viewOffset > MaxElements)
             {
                 throw new WeightsFileException(path, ["a storage view has unexpected metadata"]);
             }
@@ -177,6 +192,17 @@ internal static class TorchCheckpointReader
         }
 
         return root;
+    }
+
+    /// <summary>The most elements a storage may declare: its byte length (up to 8 bytes each) must fit in 64 bits.</summary>
+    private const long MaxElements = long.MaxValue / 16;
+
+    private static void CheckElementCount(long numel, string key, string path)
+    {
+        if (numel < 0 || numel > MaxElements)
+        {
+            throw new WeightsFileException(path, [$"storage '{key}' declares {numel:N0} elements, which is impossible"]);
+        }
     }
 
     private static List<WeightTensor> ToTensors(object? root, string path, Func<PickledStorage, WeightStorage> storageOf)
@@ -194,7 +220,17 @@ internal static class TorchCheckpointReader
                 throw new WeightsFileException(path, [$"the state dict entry '{k}' is not a tensor"]);
             }
 
-            tensors.Add(new WeightTensor(name, t.Storage.DType, t.Shape, t.Stride, t.Storage.ElementOffset + t.StorageOffset, storageOf(t.Storage)));
+            long elementOffset;
+            try
+            {
+                elementOffset = checked(t.Storage.ElementOffset + t.StorageOffset);
+            }
+            catch (OverflowException ex)
+            {
+                throw new WeightsFileException(path, [$"'{name}' has a storage offset too large to address"], ex);
+            }
+
+            tensors.Add(WeightTensor.Create(path, name, t.Storage.DType, t.Shape, t.Stride, elementOffset, storageOf(t.Storage)));
         }
 
         return tensors;

@@ -13,6 +13,37 @@ internal sealed class WeightTensor
         Storage = storage;
     }
 
+    /// <summary>
+    /// Creates a tensor from what a file declares, after checking that its sizes are non-negative and that its
+    /// element count, byte length and storage range fit in 64 bits (a crafted file could make them wrap around).
+    /// </summary>
+    /// <exception cref="WeightsFileException">They do not.</exception>
+    public static WeightTensor Create(string filePath, string name, WeightDType dtype, long[] shape, long[] stride, long storageOffset, WeightStorage storage)
+    {
+        if (shape.Length != stride.Length || shape.Any(d => d < 0) || stride.Any(s => s < 0) || storageOffset < 0)
+        {
+            throw new WeightsFileException(filePath, [$"'{name}' declares a negative size, stride or offset"]);
+        }
+
+        try
+        {
+            long size = WeightDTypes.SizeOf(dtype);
+            long count = 1;
+            foreach (var d in shape)
+            {
+                count = checked(count * d);
+            }
+
+            _ = checked((storageOffset * size) + (count * size));
+        }
+        catch (OverflowException ex)
+        {
+            throw new WeightsFileException(filePath, [$"'{name}' declares a shape {FormatShape(shape)} or offset {storageOffset:N0} too large to address"], ex);
+        }
+
+        return new WeightTensor(name, dtype, shape, stride, storageOffset, storage);
+    }
+
     public string Name { get; }
 
     public WeightDType DType { get; }

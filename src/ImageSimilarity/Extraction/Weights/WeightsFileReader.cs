@@ -7,9 +7,31 @@ internal static class WeightsFileReader
     public static StateDict Open(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path))
+        {
+            throw new WeightsFileException(path, ["it is a directory, not a weights file"]);
+        }
+
         if (!File.Exists(path))
         {
             throw new WeightsFileException(path, ["the file does not exist"]);
+        }
+
+        // Pipes, sockets and devices report 0 bytes: refuse them before an open() that could block forever.
+        long length;
+        try
+        {
+            var real = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+            length = new FileInfo(real).Length;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightsFileException(path, [$"the file cannot be read: {ex.Message}"], ex);
+        }
+
+        if (length == 0)
+        {
+            throw new WeightsFileException(path, ["the file is empty (0 bytes) or is not a regular file (a pipe, device or socket is never read)"]);
         }
 
         Span<byte> head = stackalloc byte[16];

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using ImageSimilarity.PgVector.TestSupport;
+using ImageSimilarity.TestSupport;
+
+namespace ImageSimilarity.PgVector.Samples;
+
+/// <summary>The SearchByImage CLI with <c>--store postgres</c>, run as a real child process against the test server.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SearchByImagePostgresTests(PostgresFixture postgres)
+{
+    [SkippableFact]
+    public async Task ImportSearchByIdInfoAndApproximateIndex_WorkAgainstPostgres()
+    {
+        postgres.Require();
+        var sample = TestPaths.SeedSample;
+        Skip.If(sample is null && !TestPaths.IsCi, "the seed sample is absent (set IMAGESIMILARITY_SHARED)");
+        Assert.NotNull(sample);
+        var table = PostgresFixture.NewTable("cli");
+        string[] store = ["--store", "postgres", "--connection", postgres.Server!.ConnectionString, "--table", table];
+
+        var import = await RunAsync(["import", Path.Combine(sample, "keras-vgg16-fc2.f32"), "--names", Path.Combine(sample, "keras-vgg16-fc2.names.txt"), "--images", Path.Combine(sample, "images"), "--model-id", "keras-vgg16-fc2", .. store]);
+        Assert.True(import.ExitCode == 0, import.Output);
+        Assert.Contains("imported 88 vectors of 4096 floats", import.Output, StringComparison.Ordinal);
+
+        var search = await RunAsync(["search", "--id", "Dog1.jpeg", "--exclude-self", "--top", "5", "--json", .. store]);
+        Assert.True(search.ExitCode == 0, search.Output);
+        using (var json = JsonDocument.Parse(search.Output))
+        {
+            var results = json.RootElement.GetProperty("results").EnumerateArray().ToArray();
+            Assert.Equal(5, results.Length);
+            Assert.DoesNotContain(results, r => r.GetProperty("id").GetString() == "Dog1.jpeg");
+            Assert.All(results, r => Assert.StartsWith("Dog", r.GetProperty("id").GetString(), StringComparison.Ordinal));
+        }
+
+        var build = await RunAsync(["approximate-index", "--codes", "median", .. store]);
+        Assert.True(build.ExitCode == 0, build.Output);
+        var approximate = await RunAsync(["search", "--id", "Dog1.jpeg", "--exclude-self", "--top", "5", "--json", "--approximate", "--candidates", "40", .. store]);
+        Assert.True(approximate.ExitCode == 0, approximate.Output);
+        Assert.Equal(Ids(search.Output), Ids(approximate.Output));
+
+        var info = await RunAsync(["info", "--json", .. store]);
+        Assert.True(info.ExitCode == 0, info.Output);
+        using (var json = JsonDocument.Parse(info.Output))
+        {
+            Assert.Equal(88, json.RootElement.GetProperty("images").GetInt32());
+            Assert.Equal("median", json.RootElement.GetProperty("approximateIndex").GetString());
+        }
+
+        var wrongTable = await RunAsync(["info", "--store", "postgres", "--connection", postgres.Server.ConnectionString, "--table", "nothing_here"]);
+        Assert.Equal(1, wrongTable.ExitCode);
+        Assert.Contains("nothing_here", wrongTable.Output, StringComparison.Ordinal);
+        var noConnection = await RunAsync(["info", "--store", "postgres"]);
+        Assert.Equal(1, noConnection.ExitCode);
+        Assert.Contains("--connection", noConnection.Output, StringComparison.Ordinal);
+        var status = await RunAsync(["index", "--status", .. store]);
+        Assert.True(status.ExitCode == 0, status.Output);
+        Assert.Contains("files 0/0 done", status.Output, StringComparison.Ordinal);
+    }
+
+    private static string[] Ids(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString()!).ToArray();
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string[] arguments)
+    {
+        var dll = typeof(SearchByImagePostgresTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "Cli").Value!;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["IMAGESIMILARITY_PG"] = string.Empty;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, (await output) + (await error));
+    }
+}
