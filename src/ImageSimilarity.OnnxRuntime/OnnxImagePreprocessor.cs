@@ -45,7 +45,7 @@ public sealed class OnnxImagePreprocessor : IImagePreprocessor
     public PreprocessedImage Preprocess(ImageInput image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return Preprocess(image.ReadAll().Span, image.Name);
+        return Preprocess(image.ReadAll(DecoderOptions.MaxFileSize).Span, image.Name);
     }
 
     /// <summary>Reads, decodes and preprocesses one image; reading is asynchronous, decoding runs on the calling thread.</summary>
@@ -58,7 +58,7 @@ public sealed class OnnxImagePreprocessor : IImagePreprocessor
     public async Task<PreprocessedImage> PreprocessAsync(ImageInput image, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var bytes = await image.ReadAllAsync(cancellationToken).ConfigureAwait(false);
+        var bytes = await image.ReadAllAsync(DecoderOptions.MaxFileSize, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return Preprocess(bytes.Span, image.Name);
     }
