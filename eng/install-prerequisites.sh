@@ -126,6 +126,8 @@ ensure_debian_packages() {
 
 if [ "$want_test" -eq 1 ]; then
   ensure_debian_packages "the Python reference used by the parity tests" python3-torch python3-torchvision python3-pil python3-numpy
+  # The ResNet18 preprocessing reference reads the mean image from the package's ONNX file with the onnx module.
+  ensure_debian_packages "the ONNX reader of the ResNet18 preprocessing reference" python3-onnx
   ensure_debian_packages "the HDF5 writer of the Keras weights tests" python3-h5py
   ensure_debian_packages "the sqlite3 shell (the storage tests run the queries of docs/storage.md with it)" sqlite3
   ensure_debian_packages "the headless browser of the web app's browser test" chromium chromium-driver

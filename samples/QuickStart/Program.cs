@@ -1,8 +1,8 @@
 // The shortest useful program: index a folder, then print the images most like a query image.
 // Usage: dotnet run --project samples/QuickStart -- <folder> <query-image>
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Indexing;
+using ImageSimilarity.OnnxRuntime;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
 
@@ -12,8 +12,10 @@ if (args.Length != 2)
     return 2;
 }
 
-// VGG16 fc2 features; the official weights are found in $IMAGESIMILARITY_VGG16_WEIGHTS or the cache, else downloaded once.
-using var extractor = await Vgg16FeatureExtractor.CreateAsync();
+// The pretrained ResNet18 (512 floats per image) from the NuGet restore: no download, works offline.
+// For VGG16 fc2 (4096 floats, the Python recipe's features; weights downloaded once, 528 MB):
+//   using var extractor = await ImageSimilarity.Extraction.Vgg16FeatureExtractor.CreateAsync();
+using var extractor = await ResNet18Model.LoadAsync();
 
 // An index file that survives restarts; re-running only extracts new or changed images.
 var indexPath = Path.Combine(args[0], ".imagesimilarity.db");

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
 using SearchByImage.Postgres;
@@ -18,6 +17,7 @@ internal static class IndexCommand
         var postgres = new PostgresIndex();
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var selection = new ModelSelection(fromIndex: true);
         var storePrecision = new Option<string>("--store-precision")
         {
             Description = "How a new index keeps vectors: fp32, or half (half the memory and disk, about twice as fast to search).",
@@ -34,6 +34,7 @@ internal static class IndexCommand
             folder, index, storePrecision, topLevelOnly, include, exclude, json,
         };
         model.AddTo(command);
+        selection.AddTo(command);
         stores.AddTo(command);
         postgres.AddTo(command);
         command.Validators.Add(r =>
@@ -50,6 +51,7 @@ internal static class IndexCommand
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
             parseResult,
             model,
+            selection,
             parseResult.GetRequiredValue(storePrecision) == "half" ? VectorPrecision.Half : VectorPrecision.Single,
             new FolderIndexOptions
             {
@@ -62,7 +64,7 @@ internal static class IndexCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, VectorPrecision storePrecision, FolderIndexOptions folderOptions, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, ModelSelection selection, VectorPrecision storePrecision, FolderIndexOptions folderOptions, bool json, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(folder))
         {
@@ -78,15 +80,22 @@ internal static class IndexCommand
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
-        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        var properties = existing?.Properties.AsReadOnly();
+        var modelName = selection.Resolve(parseResult, indexPath, properties);
+        var loaded = await selection.LoadAsync(modelName, parseResult, model, options, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        loaded.ReportChoice();
+        using var extractor = loaded.Extractor;
         await using var created = existing is null
             ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
             : null;
         var store = existing ?? created!;
         var indexer = new FolderIndexer(extractor, store);
-        store.Properties[IndexProperties.Preset] = ModelOptions.Name(extractor.Preprocessor.Preset);
-        store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
-        store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
+        if (loaded.Preset is { } preset)
+        {
+            store.Properties[IndexProperties.Preset] = preset;
+        }
+
+        loaded.Record(store.Properties);
         var root = Path.GetFullPath(folder);
         var folders = (store.Properties.TryGetValue(IndexProperties.Folders, out var f) ? f.Split('\n', StringSplitOptions.RemoveEmptyEntries) : []).ToHashSet(StringComparer.Ordinal);
         folders.Add(root);
@@ -109,11 +118,11 @@ internal static class IndexCommand
 
         if (json)
         {
-            WriteJson(result, indexPath, extractor);
+            WriteJson(result, indexPath, loaded);
         }
         else
         {
-            WriteTable(result, indexPath, extractor);
+            WriteTable(result, indexPath, loaded);
         }
 
         return 0;
@@ -177,7 +186,7 @@ internal static class IndexCommand
         }
     }
 
-    private static void WriteTable(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
+    private static void WriteTable(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)
     {
         var table = new Table().AddColumns("outcome", "files");
         table.AddRow("indexed", result.Indexed.ToString(CultureInfo.InvariantCulture));
@@ -194,18 +203,18 @@ internal static class IndexCommand
         }
 
         AnsiConsole.MarkupLineInterpolated($"index: {indexPath}");
-        AnsiConsole.MarkupLineInterpolated($"model: {extractor.ModelId} (preset {ModelOptions.Name(extractor.Preprocessor.Preset)}, weights {extractor.WeightsPath})");
+        AnsiConsole.MarkupLineInterpolated($"model: {loaded.Extractor.ModelId} ({(loaded.Preset is { } preset ? $"preset {preset}, weights {loaded.WeightsPath}" : loaded.Model)}, {loaded.Engine} {loaded.Precision})");
     }
 
-    private static void WriteJson(FolderIndexResult result, string indexPath, Vgg16FeatureExtractor extractor)
+    private static void WriteJson(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)
     {
         JsonOutput.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("folder", result.Folder);
             writer.WriteString("index", Path.GetFullPath(indexPath));
-            writer.WriteString("model", extractor.ModelId);
-            writer.WriteString("preset", ModelOptions.Name(extractor.Preprocessor.Preset));
+            writer.WriteString("model", loaded.Extractor.ModelId);
+            writer.WriteString("preset", loaded.Preset);
             writer.WriteNumber("files", result.Files.Count(x => x.Outcome != FileIndexOutcome.Removed));
             writer.WriteNumber("indexed", result.Indexed);
             writer.WriteNumber("unchanged", result.Unchanged);

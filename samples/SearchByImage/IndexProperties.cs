@@ -7,4 +7,6 @@ internal static class IndexProperties
     public const string Precision = "extraction-precision";
     public const string WeightsPath = "weights-path";
     public const string Folders = "folders";
+    public const string Model = "model";
+    public const string Engine = "engine";
 }

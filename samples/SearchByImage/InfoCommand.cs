@@ -40,6 +40,8 @@ internal static class InfoCommand
             ("index", Path.GetFullPath(indexPath)),
             ("images", store.Count.ToString(CultureInfo.InvariantCulture)),
             ("model", store.ModelId),
+            ("model name", store.Properties.GetValueOrDefault(IndexProperties.Model) ?? "vgg16"),
+            ("engine", store.Properties.GetValueOrDefault(IndexProperties.Engine) ?? "torchsharp"),
             ("dimension", store.Dimension.ToString(CultureInfo.InvariantCulture)),
             ("preset", IndexSettings.PresetOf(store.Properties, store.ModelId) ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
@@ -60,6 +62,8 @@ internal static class InfoCommand
                 writer.WriteString("index", Path.GetFullPath(indexPath));
                 writer.WriteNumber("images", store.Count);
                 writer.WriteString("model", store.ModelId);
+                writer.WriteString("modelName", store.Properties.GetValueOrDefault(IndexProperties.Model) ?? "vgg16");
+                writer.WriteString("engine", store.Properties.GetValueOrDefault(IndexProperties.Engine) ?? "torchsharp");
                 writer.WriteNumber("dimension", store.Dimension);
                 writer.WriteString("preset", IndexSettings.PresetOf(store.Properties, store.ModelId));
                 writer.WriteString("extractionPrecision", settings.Precision);

@@ -23,10 +23,10 @@ internal sealed class ModelOptions
         Precision = new Option<string?>("--precision")
         {
             Description = presetAndPrecisionFromIndex
-                ? "Compute precision, fp32 or bf16 (about twice as fast on CPUs with AVX512_BF16). Default: what the index was built with."
-                : "Compute precision, fp32 or bf16 (about twice as fast on CPUs with AVX512_BF16). Default: fp32.",
+                ? "Compute precision of VGG16, fp32, bf16 (about twice as fast on CPUs with AMX or AMD AVX512_BF16) or auto (the faster on this CPU). Default: what the index was built with."
+                : "Compute precision of VGG16, fp32, bf16 (about twice as fast on CPUs with AMX or AMD AVX512_BF16) or auto (the faster on this CPU). Default: fp32.",
         };
-        Precision.AcceptOnlyFromAmong("fp32", "bf16");
+        Precision.AcceptOnlyFromAmong("fp32", "bf16", "auto");
         BatchSize = new Option<int>("--batch-size")
         {
             Description = "Images per forward pass.",
@@ -100,6 +100,7 @@ internal sealed class ModelOptions
     {
         "fp32" => ComputePrecision.Float32,
         "bf16" => ComputePrecision.BFloat16,
+        "auto" => ComputePrecision.Float32, // resolved by ModelSelection (Vgg16EngineSelector)
         _ => throw new ArgumentException($"unknown precision '{value}': use fp32 or bf16"),
     };
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
@@ -19,6 +18,7 @@ internal static class SearchCommand
         var id = new Option<string?>("--id") { Description = "Search with the stored vector of this indexed image instead of a query file (no model needed)." };
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var selection = new ModelSelection(fromIndex: true);
         var top = new Option<int>("--top", "-k") { Description = "How many matches.", DefaultValueFactory = _ => 9 };
         CliValidation.AtLeastOne(top);
         var minScore = new Option<float?>("--min-score") { Description = "Leave out matches with a cosine similarity below this (-1 to 1)." };
@@ -40,13 +40,14 @@ internal static class SearchCommand
             }
         });
         model.AddTo(command);
+        selection.AddTo(command);
         var stores = new PostgresStoreOptions();
         var postgres = new PostgresSearch();
         stores.AddTo(command);
         postgres.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
             ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(image), parseResult.GetValue(id), parseResult.GetValue(top), parseResult.GetValue(minScore), parseResult.GetValue(excludeSelf), parseResult.GetValue(json), parseResult.GetValue(sheet), parseResult.GetValue(html), cancellationToken)
-            : RunAsync(parseResult, model, new Request(
+            : RunAsync(parseResult, model, selection, new Request(
             parseResult.GetValue(image),
             parseResult.GetValue(id),
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
@@ -59,7 +60,7 @@ internal static class SearchCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(ParseResult parseResult, ModelOptions model, Request request, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ParseResult parseResult, ModelOptions model, ModelSelection selection, Request request, CancellationToken cancellationToken)
     {
         if (request.Image is not null && !File.Exists(request.Image))
         {
@@ -100,7 +101,10 @@ internal static class SearchCommand
             queryPath = request.Image!;
             var settings = IndexSettings.From(store);
             var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
-            using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            var properties = store.Properties.AsReadOnly();
+            var loaded = await selection.LoadAsync(selection.Resolve(parseResult, request.Index, properties), parseResult, model, options, properties, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            loaded.ReportChoice();
+            using var extractor = loaded.Extractor;
             var searcher = new SimilaritySearcher(extractor, store);
             results = await searcher.SearchAsync(ImageInput.FromFile(queryPath), searchOptions, cancellationToken).ConfigureAwait(false);
         }
