@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using ImageSimilarity.Evaluation;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
 using Spectre.Console;
@@ -21,23 +20,26 @@ internal static class EvaluateCommand
         var index = new Option<string?>("--index") { Description = "Index file to build or update and keep. Default: a temporary index, deleted afterwards." };
         var json = new Option<bool>("--json") { Description = "Print the figures as JSON." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
+        var selection = new ModelSelection(fromIndex: true);
         var command = new Command("evaluate", "Measure retrieval quality on a labelled folder: each image queries all others (leave-one-out); prints P@1, P@5, P@10, mAP, a per-label table and the most confused label pairs.")
         {
             folder, labels, index, json,
         };
         model.AddTo(command);
+        selection.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
             parseResult.GetRequiredValue(folder),
             parseResult.GetValue(labels),
             parseResult.GetValue(index),
             parseResult,
             model,
+            selection,
             parseResult.GetValue(json),
             cancellationToken)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string folder, string? labels, string? indexPath, ParseResult parseResult, ModelOptions model, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string folder, string? labels, string? indexPath, ParseResult parseResult, ModelOptions model, ModelSelection selection, bool json, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(folder))
         {
@@ -55,14 +57,19 @@ internal static class EvaluateCommand
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
-        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        var properties = existing?.Properties.AsReadOnly();
+        var loaded = await selection.LoadAsync(selection.Resolve(parseResult, path, properties), parseResult, model, options, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        using var extractor = loaded.Extractor;
         await using var created = existing is null
             ? await EmbeddedVectorStore.OpenOrCreateAsync(path, extractor.Dimension, extractor.ModelId, null, cancellationToken).ConfigureAwait(false)
             : null;
         var store = existing ?? created!;
-        store.Properties[IndexProperties.Preset] = ModelOptions.Name(extractor.Preprocessor.Preset);
-        store.Properties[IndexProperties.Precision] = ModelOptions.Name(options.Precision);
-        store.Properties[IndexProperties.WeightsPath] = extractor.WeightsPath;
+        if (loaded.Preset is { } preset)
+        {
+            store.Properties[IndexProperties.Preset] = preset;
+        }
+
+        loaded.Record(store.Properties);
 
         if (!json)
         {
@@ -82,20 +89,20 @@ internal static class EvaluateCommand
 
         if (json)
         {
-            WriteJson(result, root, labels, extractor, indexed);
+            WriteJson(result, root, labels, loaded, indexed);
         }
         else
         {
-            WriteTables(result, labels, extractor, indexed);
+            WriteTables(result, labels, loaded, indexed);
         }
 
         return 0;
     }
 
-    private static void WriteTables(RetrievalEvaluation result, string labels, Vgg16FeatureExtractor extractor, FolderIndexResult indexed)
+    private static void WriteTables(RetrievalEvaluation result, string labels, ModelSelection.Loaded loaded, FolderIndexResult indexed)
     {
         var summary = new Table().AddColumns("measure", "value").HideHeaders();
-        summary.AddRow("model", Markup.Escape($"{extractor.ModelId} (preset {ModelOptions.Name(extractor.Preprocessor.Preset)})"));
+        summary.AddRow("model", Markup.Escape($"{loaded.Extractor.ModelId} ({loaded.Preset ?? loaded.Model}, {loaded.Engine} {loaded.Precision})"));
         summary.AddRow("labels", labels);
         summary.AddRow("images", Markup.Escape($"{result.Images} labelled ({result.Queries} queries, {result.Singletons.Count} alone in their label); {indexed.Failed} failed, {indexed.Skipped} skipped"));
         summary.AddRow("P@1", F(result.PrecisionAt1));
@@ -123,15 +130,16 @@ internal static class EvaluateCommand
         }
     }
 
-    private static void WriteJson(RetrievalEvaluation result, string root, string labels, Vgg16FeatureExtractor extractor, FolderIndexResult indexed)
+    private static void WriteJson(RetrievalEvaluation result, string root, string labels, ModelSelection.Loaded loaded, FolderIndexResult indexed)
     {
         JsonOutput.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("folder", root);
             writer.WriteString("labels", labels);
-            writer.WriteString("model", extractor.ModelId);
-            writer.WriteString("preset", ModelOptions.Name(extractor.Preprocessor.Preset));
+            writer.WriteString("model", loaded.Model);
+            writer.WriteString("modelId", loaded.Extractor.ModelId);
+            writer.WriteString("preset", loaded.Preset);
             writer.WriteNumber("images", result.Images);
             writer.WriteNumber("queries", result.Queries);
             writer.WriteNumber("failed", indexed.Failed);
