@@ -18,6 +18,7 @@ internal static class WebApp
         var services = builder.Services;
         var configuration = builder.Configuration;
         var librarySection = configuration.GetSection(LibrarySection);
+        ModelRegistration.AddModel(services, configuration, librarySection);
         services.AddImageSimilarity(librarySection);
         services.AddOptions<ImageSimilarityOptions>()
             .PostConfigure<ILoggerFactory>((options, logs) => IndexDefaults.Apply(options, librarySection, logs.CreateLogger(typeof(IndexDefaults))));

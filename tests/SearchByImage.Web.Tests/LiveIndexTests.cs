@@ -72,7 +72,17 @@ public sealed class LiveIndexTests(SeedIndex index)
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"SearchByImage {string.Join(' ', args)} did not finish in 5 minutes.");
+        }
+
         Assert.True(process.ExitCode == 0, $"SearchByImage {string.Join(' ', args)} exited with {process.ExitCode}:\n{await stderr}\n{await stdout}");
     }
 }

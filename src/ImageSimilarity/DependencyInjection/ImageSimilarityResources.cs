@@ -15,6 +15,7 @@ internal sealed class ImageSimilarityResources(IServiceProvider services, bool o
     private Vgg16FeatureExtractor? _extractor;
     private EmbeddedVectorStore? _store;
     private volatile bool _initialized;
+    private volatile bool _disposed;
 
     public Vgg16FeatureExtractor Extractor => _extractor ?? throw NotInitialized(nameof(IFeatureExtractor));
 
@@ -58,11 +59,16 @@ internal sealed class ImageSimilarityResources(IServiceProvider services, bool o
         }
     }
 
-    /// <summary>Saves the registered store's changes (at host stop), when it has an index file.</summary>
-    public Task SaveAsync(CancellationToken cancellationToken) => _store?.SaveChangesAsync(cancellationToken) ?? Task.CompletedTask;
+    /// <summary>
+    /// Saves the registered store's changes (at host stop), when it has an index file. Nothing to do once disposed:
+    /// a host stopped twice (WebApplicationFactory stops it while Program's own Run does) may call this after the
+    /// container disposed the store, and every write of the store was already committed when it returned.
+    /// </summary>
+    public Task SaveAsync(CancellationToken cancellationToken) => _disposed ? Task.CompletedTask : _store?.SaveChangesAsync(cancellationToken) ?? Task.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         if (_store is { } store)
         {
             await store.DisposeAsync().ConfigureAwait(false);
@@ -76,6 +82,7 @@ internal sealed class ImageSimilarityResources(IServiceProvider services, bool o
 
     public void Dispose()
     {
+        _disposed = true;
         _store?.Dispose();
         _extractor?.Dispose();
     }

@@ -34,20 +34,6 @@ public sealed class WebAppFactory : WebApplicationFactory<Program>
         }
     }
 
-    public override async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await base.DisposeAsync();
-        }
-        catch (ObjectDisposedException ex) when (ex.ObjectName == "ImageSimilarity.Storage.EmbeddedVectorStore")
-        {
-            // With a minimal-hosting Program, the factory stops the host while Program's app.Run() stops and disposes
-            // it too, so the library's hosted service can save a store the other stop already disposed. A test-host
-            // race only (a real process stops once); reported to the library's owners.
-        }
-    }
-
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
