@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Reflection;
 
 namespace SearchByImage.Web;
 
@@ -22,7 +20,7 @@ public sealed class LiveIndexTests(SeedIndex index)
             File.Copy(Path.Combine(index.ImagesFolder, name), Path.Combine(folder, name));
         }
 
-        await RunCliAsync("index", folder, "--index", indexPath, "--weights", index.WeightsPath, "--precision", "bf16", "--json");
+        await SearchByImageCli.RunAsync("index", folder, "--index", indexPath, "--weights", index.WeightsPath, "--precision", "bf16", "--json");
 
         await using var factory = new WebAppFactory(index, new Dictionary<string, string?> { ["ImageSimilarity:IndexPath"] = indexPath });
         using var client = factory.CreateClient();
@@ -38,7 +36,7 @@ public sealed class LiveIndexTests(SeedIndex index)
             File.Copy(Path.Combine(index.ImagesFolder, name), Path.Combine(folder, name));
         }
 
-        await RunCliAsync("index", folder, "--index", indexPath, "--weights", index.WeightsPath, "--precision", "bf16", "--json");
+        await SearchByImageCli.RunAsync("index", folder, "--index", indexPath, "--weights", index.WeightsPath, "--precision", "bf16", "--json");
 
         Assert.Equal(first.Length + later.Length, await CountAsync(client));
         using var byId = await client.GetAsync("/api/search?id=Dog1.jpeg&top=20");
@@ -57,32 +55,5 @@ public sealed class LiveIndexTests(SeedIndex index)
     {
         using var response = await client.GetAsync("/api/index");
         return (await response.ReadJsonAsync()).GetProperty("count").GetInt64();
-    }
-
-    private static async Task RunCliAsync(params string[] args)
-    {
-        var cli = typeof(LiveIndexTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SearchByImageCli").Value!;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(cli);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"SearchByImage {string.Join(' ', args)} did not finish in 5 minutes.");
-        }
-
-        Assert.True(process.ExitCode == 0, $"SearchByImage {string.Join(' ', args)} exited with {process.ExitCode}:\n{await stderr}\n{await stdout}");
     }
 }

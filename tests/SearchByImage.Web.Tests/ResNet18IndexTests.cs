@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Reflection;
 
 namespace SearchByImage.Web;
 
@@ -24,7 +22,7 @@ public sealed class ResNet18IndexTests(SeedIndex index)
             File.Copy(Path.Combine(index.ImagesFolder, name), Path.Combine(folder, name));
         }
 
-        await RunCliAsync("index", folder, "--index", indexPath, "--model", "resnet18", "--json");
+        await SearchByImageCli.RunAsync("index", folder, "--index", indexPath, "--model", "resnet18", "--json");
 
         await using var factory = new WebAppFactory(index, new Dictionary<string, string?> { ["ImageSimilarity:IndexPath"] = indexPath });
         using var client = factory.CreateClient();
@@ -43,32 +41,5 @@ public sealed class ResNet18IndexTests(SeedIndex index)
         Assert.Equal("Dog1.jpeg", results[0].GetProperty("id").GetString());
         Assert.True(results[0].GetProperty("similarity").GetDouble() > 0.999);
         Assert.All(results.Skip(1), r => Assert.StartsWith("Dog", r.GetProperty("id").GetString(), StringComparison.Ordinal));
-    }
-
-    private static async Task RunCliAsync(params string[] args)
-    {
-        var cli = typeof(ResNet18IndexTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SearchByImageCli").Value!;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(cli);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"SearchByImage {string.Join(' ', args)} did not finish in 5 minutes.");
-        }
-
-        Assert.True(process.ExitCode == 0, $"SearchByImage {string.Join(' ', args)} exited with {process.ExitCode}:\n{await stderr}\n{await stdout}");
     }
 }
