@@ -173,31 +173,7 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var size = Spec.InputSize;
-        for (var i = 0; i < images.Count; i++)
-        {
-            var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
-            if (image.Channels != 3 || image.Height != size || image.Width != size)
-            {
-                throw new ArgumentException($"Image {i} ('{image.Name}') is {image.Channels}x{image.Height}x{image.Width}; the model '{Spec.Name}' needs 3x{size}x{size}.", nameof(images));
-            }
-        }
-
-        var results = new List<float[]>(images.Count);
-        for (var start = 0; start < images.Count; start += _batchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(_batchSize, images.Count - start);
-            var batch = new PreprocessedImage[count];
-            for (var i = 0; i < count; i++)
-            {
-                batch[i] = images[start + i];
-            }
-
-            results.AddRange(await RunBatchAsync(batch, cancellationToken).ConfigureAwait(false));
-        }
-
-        return results;
+        return await PreprocessedBatches.RunAsync(images, Spec.InputSize, $"the model '{Spec.Name}'", _batchSize, RunBatchAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

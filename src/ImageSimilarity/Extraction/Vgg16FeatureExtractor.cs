@@ -166,30 +166,7 @@ public sealed class Vgg16FeatureExtractor : IPreprocessingFeatureExtractor, IAsy
     {
         ArgumentNullException.ThrowIfNull(images);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        for (var i = 0; i < images.Count; i++)
-        {
-            var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
-            if (image.Channels != 3 || image.Height != ImagePreprocessor.InputSize || image.Width != ImagePreprocessor.InputSize)
-            {
-                throw new ArgumentException($"Image {i} ('{image.Name}') is {image.Channels}x{image.Height}x{image.Width}; VGG16 needs 3x224x224.", nameof(images));
-            }
-        }
-
-        var results = new List<float[]>(images.Count);
-        for (var start = 0; start < images.Count; start += BatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var count = Math.Min(BatchSize, images.Count - start);
-            var batch = new PreprocessedImage[count];
-            for (var i = 0; i < count; i++)
-            {
-                batch[i] = images[start + i];
-            }
-
-            results.AddRange(await RunBatchAsync(batch, cancellationToken).ConfigureAwait(false));
-        }
-
-        return results;
+        return await PreprocessedBatches.RunAsync(images, ImagePreprocessor.InputSize, "VGG16", BatchSize, RunBatchAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Frees the model; waits for a running forward pass first, so the weights are not freed under it.</summary>
