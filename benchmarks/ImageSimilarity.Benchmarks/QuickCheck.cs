@@ -16,7 +16,7 @@ namespace ImageSimilarity.Benchmarks;
 /// preset, store upsert/search/save/open, and a real extraction in fp32 and bf16 on random weights written on the
 /// fly (<see cref="BenchmarkWeights"/>). The weight-loading benchmarks for the two <c>.pth</c> formats run only when
 /// <c>$IMAGESIMILARITY_BENCH_WEIGHTS_DIR</c> names their folder (generating them needs Python and 20 s).</para>
-/// <para><c>--quick COUNT [single|half] [rounds]</c>: an interleaved Stopwatch loop of search time against stream
+/// <para><c>--quick COUNT [single|half|int8] [rounds]</c>: an interleaved Stopwatch loop of search time against stream
 /// time over COUNT vectors, for tuning on a shared machine.</para>
 /// </summary>
 internal static class QuickCheck
@@ -27,7 +27,7 @@ internal static class QuickCheck
     {
         if (args.Length > 1 && int.TryParse(args[1], CultureInfo.InvariantCulture, out var count))
         {
-            var precision = args.Length > 2 && args[2] == "half" ? VectorPrecision.Half : VectorPrecision.Single;
+            var precision = args.Length > 2 ? args[2] switch { "half" => VectorPrecision.Half, "int8" => VectorPrecision.Int8, _ => VectorPrecision.Single } : VectorPrecision.Single;
             var rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 15;
             return await SearchLoopAsync(count, precision, rounds).ConfigureAwait(false);
         }

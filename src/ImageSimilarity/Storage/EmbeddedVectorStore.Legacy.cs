@@ -15,6 +15,11 @@ public sealed partial class EmbeddedVectorStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Precision == VectorPrecision.Int8)
+        {
+            throw new NotSupportedException("The single-file format (version 1) has no int8 precision.");
+        }
+
         return Task.Run(() => SaveLegacy(Path.GetFullPath(path), cancellationToken), cancellationToken);
     }
 
@@ -183,6 +188,24 @@ public sealed partial class EmbeddedVectorStore
             cancellationToken.ThrowIfCancellationRequested();
             var rows = Math.Min(_blocks.RowsPerBlock, count - start);
             var block = start / _blocks.RowsPerBlock;
+            if (Precision == VectorPrecision.Int8)
+            {
+                // Into int8 memory: through floats, row by row (int8 rows are quantised per vector).
+                var rowBytes = dim * fileElement;
+                convert ??= new byte[rowBytes];
+                var values = new float[dim];
+                for (var r = 0; r < rows; r++)
+                {
+                    ReadExactly(handle, convert, offset, path);
+                    hash.Append(convert);
+                    offset += rowBytes;
+                    DecodeRow(convert, h.Precision, values);
+                    _blocks.Write(start + r, values);
+                }
+
+                continue;
+            }
+
             if (h.Precision == Precision)
             {
                 // Same precision: read the file's bytes straight into the block, no per-record parsing.

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ImageSimilarity.Storage;
 
@@ -143,6 +144,8 @@ public sealed partial class EmbeddedVectorStore
         private readonly float[][] _queries;
         private readonly float[]? _scaledQuery;
         private readonly float[][]? _scaledQueries;
+        private readonly short[][]? _int8Queries;
+        private readonly float[]? _int8QueryScales;
         private readonly int _top;
         private readonly float _floor;
         private readonly IReadOnlySet<string>? _exclude;
@@ -165,6 +168,16 @@ public sealed partial class EmbeddedVectorStore
                 }
 
                 _scaledQuery = _scaledQueries[0];
+            }
+            else if (_blocks.Precision == VectorPrecision.Int8)
+            {
+                _int8Queries = new short[queries.Length][];
+                _int8QueryScales = new float[queries.Length];
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    _int8Queries[q] = new short[queries[q].Length];
+                    _int8QueryScales[q] = Int8Rows.PrepareQuery(queries[q], _int8Queries[q]);
+                }
             }
 
             // Scores of unit vectors can round slightly past the threshold; compare against it exactly as given.
@@ -196,7 +209,11 @@ public sealed partial class EmbeddedVectorStore
                 var block = row / perBlock;
                 var first = row - (block * perBlock);
                 var n = Math.Min(end - row, perBlock - first);
-                if (half)
+                if (_int8Queries is not null)
+                {
+                    RunInt8(_blocks.Int8Block(block), first, row, n, heaps);
+                }
+                else if (half)
                 {
                     var data = _blocks.HalfBlock(block).AsSpan(first * dim, n * dim);
                     if (heaps.Length == 1)
@@ -287,6 +304,66 @@ public sealed partial class EmbeddedVectorStore
                 }
 
                 row += n;
+            }
+        }
+
+        /// <summary>Scores <paramref name="n"/> int8 rows of a block, from row <paramref name="first"/> (slot <paramref name="slot"/>).</summary>
+        private void RunInt8(byte[] block, int first, int slot, int n, TopKHeap[] heaps)
+        {
+            var dim = _blocks.Dimension;
+            var stride = _blocks.RowStride;
+            var codes = MemoryMarshal.Cast<byte, sbyte>(block.AsSpan());
+            if (heaps.Length == 1)
+            {
+                var heap = heaps[0];
+                var query = _int8Queries![0];
+                var queryScale = _int8QueryScales![0];
+                var r = 0;
+                for (; r + 1 < n; r += 2)
+                {
+                    var o0 = (first + r) * stride;
+                    var o1 = o0 + stride;
+                    VectorKernels.DotInt8x2(codes.Slice(o0, dim), codes.Slice(o1, dim), query, out var d0, out var d1);
+                    var s0 = d0 * queryScale * Int8Rows.Scale(block.AsSpan(o0), dim);
+                    var s1 = d1 * queryScale * Int8Rows.Scale(block.AsSpan(o1), dim);
+                    if (s0 >= heap.Threshold && Accept(slot + r))
+                    {
+                        heap.Push(s0, slot + r);
+                    }
+
+                    if (s1 >= heap.Threshold && Accept(slot + r + 1))
+                    {
+                        heap.Push(s1, slot + r + 1);
+                    }
+                }
+
+                if (r < n)
+                {
+                    var o = (first + r) * stride;
+                    var score = VectorKernels.DotInt8(codes.Slice(o, dim), query) * queryScale * Int8Rows.Scale(block.AsSpan(o), dim);
+                    if (score >= heap.Threshold && Accept(slot + r))
+                    {
+                        heap.Push(score, slot + r);
+                    }
+                }
+
+                return;
+            }
+
+            for (var r = 0; r < n; r++)
+            {
+                var o = (first + r) * stride;
+                var row = codes.Slice(o, dim);
+                var rowScale = Int8Rows.Scale(block.AsSpan(o), dim);
+                for (var q = 0; q < heaps.Length; q++)
+                {
+                    var score = VectorKernels.DotInt8(row, _int8Queries![q]) * _int8QueryScales![q] * rowScale;
+                    var heap = heaps[q];
+                    if (score >= heap.Threshold && Accept(slot + r))
+                    {
+                        heap.Push(score, slot + r);
+                    }
+                }
             }
         }
 

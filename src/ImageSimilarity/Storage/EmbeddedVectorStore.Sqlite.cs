@@ -462,6 +462,12 @@ public sealed partial class EmbeddedVectorStore
             return MemoryMarshal.AsBytes(unit);
         }
 
+        if (filePrecision == VectorPrecision.Int8)
+        {
+            Int8Rows.Quantize(unit, scratch);
+            return scratch;
+        }
+
         TensorPrimitives.ConvertToHalf(unit, MemoryMarshal.Cast<byte, Half>(scratch.AsSpan()));
         return scratch;
     }
@@ -484,6 +490,13 @@ public sealed partial class EmbeddedVectorStore
         {
             bytes.CopyTo(target);
         }
+        else if (filePrecision == VectorPrecision.Int8 || Precision == VectorPrecision.Int8)
+        {
+            // Through floats: int8 rows are quantised per vector, so no byte-level conversion exists.
+            var values = new float[Dimension];
+            DecodeRow(bytes, filePrecision, values);
+            _blocks.Write(slot, values);
+        }
         else if (filePrecision == VectorPrecision.Half)
         {
             TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), MemoryMarshal.Cast<byte, float>(target));
@@ -494,6 +507,23 @@ public sealed partial class EmbeddedVectorStore
         }
 
         _metadata[slot] = metadata;
+    }
+
+    /// <summary>Writes the values of one row in a file precision as floats.</summary>
+    internal static void DecodeRow(ReadOnlySpan<byte> bytes, VectorPrecision precision, Span<float> values)
+    {
+        switch (precision)
+        {
+            case VectorPrecision.Int8:
+                Int8Rows.Dequantize(bytes, values);
+                break;
+            case VectorPrecision.Half:
+                TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), values);
+                break;
+            default:
+                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values);
+                break;
+        }
     }
 
     /// <summary>Removes a record from memory. Caller holds the write lock.</summary>

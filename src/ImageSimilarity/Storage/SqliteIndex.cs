@@ -72,9 +72,12 @@ internal sealed class SqliteIndex : IDisposable
 
     public long ChangeSeq { get; private set; }
 
-    public int ElementSize => Precision == VectorPrecision.Half ? 2 : 4;
-
-    public int RowBytes => Dimension * ElementSize;
+    public int RowBytes => Precision switch
+    {
+        VectorPrecision.Half => Dimension * 2,
+        VectorPrecision.Int8 => Int8Rows.RowBytes(Dimension),
+        _ => Dimension * 4,
+    };
 
     /// <summary>Tells whether the file starts with SQLite's signature (the caller then opens it with <see cref="Open"/>).</summary>
     public static bool HasSqliteSignature(ReadOnlySpan<byte> start) => start.StartsWith("SQLite format 3\0"u8);
@@ -184,7 +187,12 @@ internal sealed class SqliteIndex : IDisposable
         _ => new IndexFileException(path, $"SQLite cannot read it ({ex.Message}).", ex),
     };
 
-    public static string PrecisionName(VectorPrecision precision) => precision == VectorPrecision.Half ? "float16" : "float32";
+    public static string PrecisionName(VectorPrecision precision) => precision switch
+    {
+        VectorPrecision.Half => "float16",
+        VectorPrecision.Int8 => "int8",
+        _ => "float32",
+    };
 
     /// <summary>The checksum stored with a row: XxHash3 (64-bit, seed 0) of the vector blob, as a signed integer.</summary>
     public static long Checksum(ReadOnlySpan<byte> vector) => unchecked((long)XxHash3.HashToUInt64(vector));
@@ -315,7 +323,8 @@ internal sealed class SqliteIndex : IDisposable
         {
             "float32" => VectorPrecision.Single,
             "float16" => VectorPrecision.Half,
-            var other => throw new IndexFileException(Path, $"its precision '{other}' is neither float32 nor float16."),
+            "int8" => VectorPrecision.Int8,
+            var other => throw new IndexFileException(Path, $"its precision '{other}' is none of float32, float16 and int8 (a newer version of ImageSimilarity may read it)."),
         };
 
         if (store.GetValueOrDefault("model_id") is not { Length: > 0 } model)

@@ -5,7 +5,8 @@ namespace ImageSimilarity.Storage;
 
 /// <summary>
 /// Unit vectors kept row by row in large contiguous blocks of <see cref="RowsPerBlock"/> rows (about 8 MiB each),
-/// as <see cref="float"/> or <see cref="Half"/>. Slot <c>s</c> lives in block <c>s / RowsPerBlock</c>.
+/// as <see cref="float"/>, <see cref="Half"/> or <see cref="Int8Rows"/> rows (codes and scale, each row padded to
+/// 64 bytes so every row starts at the same cache-line offset). Slot <c>s</c> lives in block <c>s / RowsPerBlock</c>.
 /// </summary>
 /// <remarks>
 /// Fixed-size blocks mean growing never copies the whole store, and a scan over a block is one sequential stream.
@@ -21,14 +22,23 @@ internal sealed class VectorBlocks
 
     private readonly List<float[]> _single = [];
     private readonly List<Half[]> _half = [];
+    private readonly List<byte[]> _int8 = [];
 
     public VectorBlocks(int dimension, VectorPrecision precision)
     {
         Dimension = dimension;
         Precision = precision;
-        var elementSize = precision == VectorPrecision.Half ? 2 : 4;
-        RowsPerBlock = Math.Max(1, TargetBlockBytes / (dimension * elementSize));
+        RowStride = precision switch
+        {
+            VectorPrecision.Half => dimension * 2,
+            VectorPrecision.Int8 => (Int8Rows.RowBytes(dimension) + 63) & ~63,
+            _ => dimension * 4,
+        };
+        RowsPerBlock = Math.Max(1, TargetBlockBytes / RowStride);
     }
+
+    /// <summary>Gets the bytes from one row to the next.</summary>
+    public int RowStride { get; }
 
     public int Dimension { get; }
 
@@ -39,14 +49,21 @@ internal sealed class VectorBlocks
     /// <summary>Gets how many slots the allocated blocks can hold.</summary>
     public long Capacity { get; private set; }
 
-    public int BlockCount => Precision == VectorPrecision.Half ? _half.Count : _single.Count;
+    public int BlockCount => Precision switch
+    {
+        VectorPrecision.Half => _half.Count,
+        VectorPrecision.Int8 => _int8.Count,
+        _ => _single.Count,
+    };
 
     /// <summary>Gets the bytes held by the blocks.</summary>
-    public long AllocatedBytes => Capacity * Dimension * (Precision == VectorPrecision.Half ? 2L : 4L);
+    public long AllocatedBytes => Capacity * RowStride;
 
     public float[] SingleBlock(int block) => _single[block];
 
     public Half[] HalfBlock(int block) => _half[block];
+
+    public byte[] Int8Block(int block) => _int8[block];
 
     /// <summary>Makes room for slots 0 to <paramref name="slots"/> - 1.</summary>
     public void EnsureCapacity(long slots)
@@ -80,7 +97,11 @@ internal sealed class VectorBlocks
     public void Write(int slot, ReadOnlySpan<float> unit)
     {
         var (block, offset) = Locate(slot);
-        if (Precision == VectorPrecision.Half)
+        if (Precision == VectorPrecision.Int8)
+        {
+            Int8Rows.Quantize(unit, RowBytes(block, slot - (block * RowsPerBlock), 1));
+        }
+        else if (Precision == VectorPrecision.Half)
         {
             TensorPrimitives.ConvertToHalf(unit, _half[block].AsSpan(offset, Dimension));
         }
@@ -93,7 +114,11 @@ internal sealed class VectorBlocks
     public void Read(int slot, Span<float> destination)
     {
         var (block, offset) = Locate(slot);
-        if (Precision == VectorPrecision.Half)
+        if (Precision == VectorPrecision.Int8)
+        {
+            Int8Rows.Dequantize(RowBytes(block, slot - (block * RowsPerBlock), 1), destination);
+        }
+        else if (Precision == VectorPrecision.Half)
         {
             TensorPrimitives.ConvertToSingle(_half[block].AsSpan(offset, Dimension), destination);
         }
@@ -103,11 +128,17 @@ internal sealed class VectorBlocks
         }
     }
 
-    /// <summary>Gets the raw bytes of <paramref name="rows"/> rows starting at row <paramref name="firstRow"/> of a block.</summary>
-    public Span<byte> RowBytes(int block, int firstRow, int rows)
-        => Precision == VectorPrecision.Half
-            ? MemoryMarshal.AsBytes(_half[block].AsSpan(firstRow * Dimension, rows * Dimension))
-            : MemoryMarshal.AsBytes(_single[block].AsSpan(firstRow * Dimension, rows * Dimension));
+    /// <summary>
+    /// Gets the raw bytes of <paramref name="rows"/> rows starting at row <paramref name="firstRow"/> of a block. For
+    /// <see cref="VectorPrecision.Int8"/>, one row's bytes are its file format (<see cref="Int8Rows.RowBytes"/>, without
+    /// the padding); several rows include the padding between them.
+    /// </summary>
+    public Span<byte> RowBytes(int block, int firstRow, int rows) => Precision switch
+    {
+        VectorPrecision.Half => MemoryMarshal.AsBytes(_half[block].AsSpan(firstRow * Dimension, rows * Dimension)),
+        VectorPrecision.Int8 => _int8[block].AsSpan(firstRow * RowStride, ((rows - 1) * RowStride) + Int8Rows.RowBytes(Dimension)),
+        _ => MemoryMarshal.AsBytes(_single[block].AsSpan(firstRow * Dimension, rows * Dimension)),
+    };
 
     private (int Block, int Offset) Locate(int slot)
     {
@@ -117,7 +148,12 @@ internal sealed class VectorBlocks
 
     private void Add(int rows)
     {
-        if (Precision == VectorPrecision.Half)
+        if (Precision == VectorPrecision.Int8)
+        {
+            // Zeroed, not uninitialised: the padding after each row is streamed by benchmarks and never holds stale data.
+            _int8.Add(new byte[rows * RowStride]);
+        }
+        else if (Precision == VectorPrecision.Half)
         {
             _half.Add(GC.AllocateUninitializedArray<Half>(rows * Dimension));
         }
@@ -129,7 +165,13 @@ internal sealed class VectorBlocks
 
     private void Replace(int block, int oldRows, int newRows)
     {
-        if (Precision == VectorPrecision.Half)
+        if (Precision == VectorPrecision.Int8)
+        {
+            var grown = new byte[newRows * RowStride];
+            _int8[block].AsSpan(0, oldRows * RowStride).CopyTo(grown);
+            _int8[block] = grown;
+        }
+        else if (Precision == VectorPrecision.Half)
         {
             var grown = GC.AllocateUninitializedArray<Half>(newRows * Dimension);
             _half[block].AsSpan(0, oldRows * Dimension).CopyTo(grown);

@@ -11,4 +11,12 @@ public enum VectorPrecision
     /// similarities differ from <see cref="Single"/> by about 1e-3, which can swap near-ties in a ranking.
     /// </summary>
     Half = 1,
+
+    /// <summary>
+    /// 8-bit integers with one scale per vector (about 1 byte per value: a quarter of <see cref="Single"/>), scored
+    /// with integer dot products. Similarities differ from <see cref="Single"/> by up to about 1e-2, so near-ties
+    /// swap more often than with <see cref="Half"/>; docs/storage.md gives the measured recall. Needs the SQLite
+    /// index file (the single-file format of version 1 cannot hold it).
+    /// </summary>
+    Int8 = 2,
 }
