@@ -55,15 +55,31 @@ internal static class KernelProbe
                 sink += VectorKernels.DotHalf(halves.AsSpan(r * Dim, Dim), prepared);
             }
         });
-        Report(label, "DotHalf2 (two rows per query load)", halfRows, repeat, () =>
+        var int8Rows = Math.Max(2, rows / 2);
+        var codes = new sbyte[int8Rows * Dim];
+        foreach (ref var c in codes.AsSpan())
         {
-            for (var r = 0; r + 1 < halfRows; r += 2)
+            c = (sbyte)random.Next(0, 128);
+        }
+
+        var query16 = new short[Dim];
+        Int8Rows.PrepareQuery(query, query16);
+        Report(label, "sum of the int8 bytes (stream, half the half bytes)", int8Rows, repeat, () => sink += TensorPrimitives.Sum(MemoryMarshal.Cast<sbyte, float>(codes.AsSpan())));
+        Report(label, "DotInt8 (one row)", int8Rows, repeat, () =>
+        {
+            for (var r = 0; r < int8Rows; r++)
             {
-                VectorKernels.DotHalf2(halves.AsSpan(r * Dim, Dim), halves.AsSpan((r + 1) * Dim, Dim), prepared, out var a, out var b);
-                sink += a + b;
+                sink += VectorKernels.DotInt8(codes.AsSpan(r * Dim, Dim), query16);
             }
         });
         Report(label, "sum of the float bytes (stream, same bytes)", floatRows, repeat, () => sink += TensorPrimitives.Sum(floats));
+        Report(label, "Dot float (one row)", floatRows, repeat, () =>
+        {
+            for (var r = 0; r < floatRows; r++)
+            {
+                sink += VectorKernels.Dot(floats.AsSpan(r * Dim, Dim), query);
+            }
+        });
         Report(label, "Dot2 float", floatRows, repeat, () =>
         {
             for (var r = 0; r + 1 < floatRows; r += 2)

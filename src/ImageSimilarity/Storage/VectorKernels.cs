@@ -249,99 +249,6 @@ internal static class VectorKernels
     }
 
     /// <summary>
-    /// <see cref="DotHalf"/> of two rows with one query: each query vector loaded serves both rows (two loads per
-    /// 32 halves instead of three).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DotHalf2(ReadOnlySpan<Half> x0, ReadOnlySpan<Half> x1, ReadOnlySpan<float> preparedQuery, out float dot0, out float dot1)
-    {
-        var length = preparedQuery.Length;
-        if (HalfGroup == 32)
-        {
-            ref var p0 = ref Unsafe.As<Half, int>(ref MemoryMarshal.GetReference(x0));
-            ref var p1 = ref Unsafe.As<Half, int>(ref MemoryMarshal.GetReference(x1));
-            ref var py = ref MemoryMarshal.GetReference(preparedQuery);
-            var a0 = Vector512<float>.Zero;
-            var a1 = Vector512<float>.Zero;
-            var b0 = Vector512<float>.Zero;
-            var b1 = Vector512<float>.Zero;
-            var mask = Vector512.Create(HalfBitsMask);
-            var i = 0;
-            for (var n = length - 32; i <= n; i += 32)
-            {
-                var q0 = Vector512.LoadUnsafe(ref py, (nuint)i);
-                var q1 = Vector512.LoadUnsafe(ref py, (nuint)(i + 16));
-                var w = Vector512.LoadUnsafe(ref p0, (nuint)(i >> 1));
-                var v = Vector512.LoadUnsafe(ref p1, (nuint)(i >> 1));
-                a0 = Vector512.FusedMultiplyAdd((Vector512.ShiftRightArithmetic(LowToHigh(w), 3) & mask).AsSingle(), q0, a0);
-                a1 = Vector512.FusedMultiplyAdd((Vector512.ShiftRightArithmetic(w, 3) & mask).AsSingle(), q1, a1);
-                b0 = Vector512.FusedMultiplyAdd((Vector512.ShiftRightArithmetic(LowToHigh(v), 3) & mask).AsSingle(), q0, b0);
-                b1 = Vector512.FusedMultiplyAdd((Vector512.ShiftRightArithmetic(v, 3) & mask).AsSingle(), q1, b1);
-            }
-
-            dot0 = Vector512.Sum(a0 + a1);
-            dot1 = Vector512.Sum(b0 + b1);
-            if (i < length)
-            {
-                dot0 += DotHalfTail(x0, preparedQuery, i);
-                dot1 += DotHalfTail(x1, preparedQuery, i);
-            }
-
-            return;
-        }
-
-        if (HalfGroup == 16)
-        {
-            ref var p0 = ref Unsafe.As<Half, int>(ref MemoryMarshal.GetReference(x0));
-            ref var p1 = ref Unsafe.As<Half, int>(ref MemoryMarshal.GetReference(x1));
-            ref var py = ref MemoryMarshal.GetReference(preparedQuery);
-            var a0 = Vector256<float>.Zero;
-            var a1 = Vector256<float>.Zero;
-            var b0 = Vector256<float>.Zero;
-            var b1 = Vector256<float>.Zero;
-            var mask = Vector256.Create(HalfBitsMask);
-            var i = 0;
-            for (var n = length - 16; i <= n; i += 16)
-            {
-                var q0 = Vector256.LoadUnsafe(ref py, (nuint)i);
-                var q1 = Vector256.LoadUnsafe(ref py, (nuint)(i + 8));
-                var w = Vector256.LoadUnsafe(ref p0, (nuint)(i >> 1));
-                var v = Vector256.LoadUnsafe(ref p1, (nuint)(i >> 1));
-                a0 = Vector256.FusedMultiplyAdd((Vector256.ShiftRightArithmetic(LowToHigh(w), 3) & mask).AsSingle(), q0, a0);
-                a1 = Vector256.FusedMultiplyAdd((Vector256.ShiftRightArithmetic(w, 3) & mask).AsSingle(), q1, a1);
-                b0 = Vector256.FusedMultiplyAdd((Vector256.ShiftRightArithmetic(LowToHigh(v), 3) & mask).AsSingle(), q0, b0);
-                b1 = Vector256.FusedMultiplyAdd((Vector256.ShiftRightArithmetic(v, 3) & mask).AsSingle(), q1, b1);
-            }
-
-            dot0 = Vector256.Sum(a0 + a1);
-            dot1 = Vector256.Sum(b0 + b1);
-            if (i < length)
-            {
-                dot0 += DotHalfTail(x0, preparedQuery, i);
-                dot1 += DotHalfTail(x1, preparedQuery, i);
-            }
-
-            return;
-        }
-
-        dot0 = DotHalf(x0, preparedQuery);
-        dot1 = DotHalf(x1, preparedQuery);
-    }
-
-    // The elements after the last full group, in plain order.
-    private static float DotHalfTail(ReadOnlySpan<Half> x, ReadOnlySpan<float> preparedQuery, int start)
-    {
-        ref var ph = ref Unsafe.As<Half, short>(ref MemoryMarshal.GetReference(x));
-        var sum = 0f;
-        for (var i = start; i < x.Length; i++)
-        {
-            sum += Bits(Unsafe.Add(ref ph, i)) * preparedQuery[i];
-        }
-
-        return sum;
-    }
-
-    /// <summary>
     /// Integer dot product of int8 codes with a 16-bit query (<see cref="Int8Rows.PrepareQuery"/>). Codes are widened
     /// to 16 bits and multiplied pairwise into 32-bit sums (<c>vpmaddwd</c>): with AVX-512BW 32 codes per instruction,
     /// with AVX-VNNI the multiply and the add are one instruction (<c>vpdpwssd</c>), with AVX2 16 codes per
@@ -415,39 +322,6 @@ internal static class VectorKernels
         }
 
         return sum;
-    }
-
-    /// <summary><see cref="DotInt8"/> of two rows with one query: each query vector loaded serves both rows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void DotInt8x2(ReadOnlySpan<sbyte> x0, ReadOnlySpan<sbyte> x1, ReadOnlySpan<short> query, out int dot0, out int dot1)
-    {
-        if (!Avx512BW.IsSupported || query.Length < 32)
-        {
-            dot0 = DotInt8(x0, query);
-            dot1 = DotInt8(x1, query);
-            return;
-        }
-
-        ref var p0 = ref MemoryMarshal.GetReference(x0);
-        ref var p1 = ref MemoryMarshal.GetReference(x1);
-        ref var pq = ref MemoryMarshal.GetReference(query);
-        var a = Vector512<int>.Zero;
-        var b = Vector512<int>.Zero;
-        var i = 0;
-        for (var n = query.Length - 32; i <= n; i += 32)
-        {
-            var q = Vector512.LoadUnsafe(ref pq, (nuint)i);
-            a += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref p0, (nuint)i)), q);
-            b += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref p1, (nuint)i)), q);
-        }
-
-        dot0 = Vector512.Sum(a);
-        dot1 = Vector512.Sum(b);
-        for (; i < query.Length; i++)
-        {
-            dot0 += x0[i] * query[i];
-            dot1 += x1[i] * query[i];
-        }
     }
 
     // Moves the low half of each 32-bit lane to its high half. What lands in the low half (the high half of the lane
