@@ -45,7 +45,7 @@ internal static class InfoCommand
             ("dimension", store.Dimension.ToString(CultureInfo.InvariantCulture)),
             ("preset", IndexSettings.PresetOf(store.Properties, store.ModelId) ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
-            ("storage precision", store.Precision == VectorPrecision.Half ? "half" : "fp32"),
+            ("storage precision", StoreName(store.Precision)),
             ("size on disk", FormatBytes(store.FileSize)),
             ("format", store.FormatVersion == 1 ? "1 (old single file: convert with 'import')" : $"{store.FormatVersion} (SQLite)"),
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
@@ -67,7 +67,7 @@ internal static class InfoCommand
                 writer.WriteNumber("dimension", store.Dimension);
                 writer.WriteString("preset", IndexSettings.PresetOf(store.Properties, store.ModelId));
                 writer.WriteString("extractionPrecision", settings.Precision);
-                writer.WriteString("storagePrecision", store.Precision == VectorPrecision.Half ? "half" : "fp32");
+                writer.WriteString("storagePrecision", StoreName(store.Precision));
                 writer.WriteNumber("bytesOnDisk", store.FileSize);
                 writer.WriteNumber("formatVersion", store.FormatVersion);
                 writer.WriteString("createdUtc", store.CreatedUtc);
@@ -94,5 +94,13 @@ internal static class InfoCommand
         >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB"),
         >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KiB"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
+
+    /// <summary>The name <c>index --store-precision</c> takes for a storage precision.</summary>
+    internal static string StoreName(VectorPrecision precision) => precision switch
+    {
+        VectorPrecision.Half => "half",
+        VectorPrecision.Int8 => "int8",
+        _ => "fp32",
     };
 }
