@@ -33,87 +33,88 @@ var threshold = DuplicateFinderOptions.DefaultThresholdFor(ModelId);
 var options = new DuplicateFinderOptions { BatchSize = Batch };
 var search = new VectorSearchOptions { Top = options.Neighbours + 1, MinSimilarity = threshold };
 
-// 1. At --count: both sides for --batches batches, extrapolated to count / 32.
+// The machine is shared: so that a change of load between two phases does not bias the ratio, both sides are
+// interleaved. After each batch of the finder (in its synchronous progress report) the same batch of 32 queries is
+// searched with SearchBatchAsync and timed; the finder's own time is its wall time minus those reports.
+
+// 1. At --count: --batches batches of both, extrapolated to count / 32 (plus the finder's measured setup).
 using (var store = await BuildAsync(vectors, count))
 {
     var ids = store.GetIds().Order(StringComparer.Ordinal).ToArray(); // the finder's query order
-    var searchTimes = await TimeSearchesAsync(store, ids, batches, search);
-    var (setup, perBatch, finderBatches) = await TimeFinderPartialAsync(store, options, batches);
+    var run = await RunInterleavedAsync(store, ids, options, search, batches);
     var totalBatches = (count + Batch - 1) / Batch;
-    var searchPerBatch = searchTimes / batches;
+    var finderPerBatch = (run.FinderSeconds - run.FirstReportAt) / (run.Batches - 1);
+    var setup = run.FirstReportAt - finderPerBatch;
+    var searchPerBatch = run.SearchSeconds / run.Batches;
     Console.WriteLine();
-    Console.WriteLine($"## {count:N0} stored vectors, {batches} of {totalBatches:N0} batches timed, extrapolated");
+    Console.WriteLine($"## {count:N0} stored vectors, {run.Batches} of {totalBatches:N0} batches timed (interleaved), extrapolated");
     Console.WriteLine($"batched searches: {searchPerBatch * 1000:F1} ms per batch of 32 -> {searchPerBatch * totalBatches:F0} s for {totalBatches:N0} batches");
-    Console.WriteLine($"DuplicateFinder: setup (list, sort) {setup:F2} s + {perBatch * 1000:F1} ms per batch ({finderBatches} batches timed) -> {setup + (perBatch * totalBatches):F0} s without its final grouping step");
-    Console.WriteLine($"ratio (finder search phase / batched searches): {(setup + (perBatch * totalBatches)) / (searchPerBatch * totalBatches):F3}");
+    Console.WriteLine($"DuplicateFinder: setup (list, sort, first reads) {setup:F2} s + {finderPerBatch * 1000:F1} ms per batch -> {setup + (finderPerBatch * totalBatches):F0} s without its final grouping step");
+    Console.WriteLine($"ratio (finder search phase / batched searches): {(setup + (finderPerBatch * totalBatches)) / (searchPerBatch * totalBatches):F3}");
 }
 
-// 2. At --full-count: both sides to the end (the finder including grouping), so the grouping step is measured too.
+// 2. At --full-count: both sides to the end (the finder including its grouping step), interleaved the same way.
 if (fullCount > 0)
 {
     using var store = await BuildAsync(vectors, fullCount);
     var ids = store.GetIds().Order(StringComparer.Ordinal).ToArray();
-    var allBatches = (fullCount + Batch - 1) / Batch;
-    var searchSeconds = await TimeSearchesAsync(store, ids, allBatches, search);
-    var progressAt = new List<double>();
-    var clock = Stopwatch.StartNew();
-    var groups = await DuplicateFinder.FindAsync(store, options, new SyncProgress(_ => progressAt.Add(clock.Elapsed.TotalSeconds)));
-    var finderSeconds = clock.Elapsed.TotalSeconds;
-    var grouping = finderSeconds - progressAt[^1];
+    var run = await RunInterleavedAsync(store, ids, options, search, int.MaxValue);
     Console.WriteLine();
-    Console.WriteLine($"## {fullCount:N0} stored vectors, complete runs");
-    Console.WriteLine($"batched searches: {allBatches} batches of 32 in {searchSeconds:F1} s");
-    Console.WriteLine($"DuplicateFinder: {finderSeconds:F1} s (of which the final grouping step {grouping:F2} s), {groups.Count:N0} groups, {groups.Sum(g => g.Members.Count):N0} images in groups");
-    Console.WriteLine($"ratio: {finderSeconds / searchSeconds:F3}");
-    Score(groups, origin, fullCount);
+    Console.WriteLine($"## {fullCount:N0} stored vectors, complete runs (interleaved)");
+    Console.WriteLine($"batched searches: {run.Batches} batches of 32 in {run.SearchSeconds:F1} s");
+    Console.WriteLine($"DuplicateFinder: {run.FinderSeconds:F1} s (of which the final grouping step {run.GroupingSeconds:F2} s), {run.Groups!.Count:N0} groups, {run.Groups.Sum(g => g.Members.Count):N0} images in groups");
+    Console.WriteLine($"ratio: {run.FinderSeconds / run.SearchSeconds:F3}");
+    Score(run.Groups, origin, fullCount);
 }
 
 Console.WriteLine($"load average after: {Load()}; peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20):N0} MiB");
 return 0;
 
-static async Task<double> TimeSearchesAsync(EmbeddedVectorStore store, string[] ids, int batches, VectorSearchOptions search)
-{
-    var queries = new List<ReadOnlyMemory<float>>(Batch);
-    var seconds = 0.0;
-    for (var b = 0; b < batches; b++)
-    {
-        queries.Clear();
-        for (var i = b * Batch; i < Math.Min(ids.Length, (b + 1) * Batch); i++)
-        {
-            queries.Add((await store.GetAsync(ids[i]))!.Vector);
-        }
-
-        var sw = Stopwatch.StartNew();
-        await store.SearchBatchAsync(queries, search);
-        seconds += sw.Elapsed.TotalSeconds;
-    }
-
-    return seconds;
-}
-
-static async Task<(double Setup, double PerBatch, int Batches)> TimeFinderPartialAsync(EmbeddedVectorStore store, DuplicateFinderOptions options, int batches)
+// Runs the finder; after each of its batches, times SearchBatchAsync on the same 32 queries. Stops the finder after
+// `batches` batches (by its token) unless it finishes first.
+static async Task<Interleaved> RunInterleavedAsync(EmbeddedVectorStore store, string[] ids, DuplicateFinderOptions options, VectorSearchOptions search, int batches)
 {
     using var stop = new CancellationTokenSource();
-    var at = new List<double>();
     var clock = Stopwatch.StartNew();
+    double inReports = 0, searchSeconds = 0, firstReportAt = 0, lastReportAt = 0;
+    var done = 0;
+    var queries = new List<ReadOnlyMemory<float>>(Batch);
+    IReadOnlyList<DuplicateGroup>? groups = null;
     try
     {
-        await DuplicateFinder.FindAsync(store, options, new SyncProgress(_ =>
+        groups = await DuplicateFinder.FindAsync(store, options, new SyncProgress(p =>
         {
-            at.Add(clock.Elapsed.TotalSeconds);
-            if (at.Count == batches + 1)
+            var entered = clock.Elapsed.TotalSeconds;
+            lastReportAt = entered - inReports;
+            if (done == 0)
+            {
+                firstReportAt = lastReportAt;
+            }
+
+            queries.Clear();
+            for (var i = done * Batch; i < p.Searched; i++)
+            {
+                queries.Add(store.GetAsync(ids[i]).GetAwaiter().GetResult()!.Vector);
+            }
+
+            var sw = Stopwatch.StartNew();
+            store.SearchBatchAsync(queries, search).GetAwaiter().GetResult();
+            searchSeconds += sw.Elapsed.TotalSeconds;
+            done++;
+            if (done == batches)
             {
                 stop.Cancel();
             }
+
+            inReports += clock.Elapsed.TotalSeconds - entered;
         }), stop.Token);
     }
-    catch (OperationCanceledException)
+    catch (OperationCanceledException) when (stop.IsCancellationRequested)
     {
     }
 
-    // Batch 1 ends at at[0]; batches 2..n+1 take at[n] - at[0].
-    var perBatch = (at[^1] - at[0]) / (at.Count - 1);
-    return (at[0] - perBatch, perBatch, at.Count - 1);
+    var finderSeconds = clock.Elapsed.TotalSeconds - inReports;
+    return new Interleaved(done, searchSeconds, groups is null ? lastReportAt : finderSeconds, firstReportAt, groups is null ? 0 : finderSeconds - lastReportAt, groups);
 }
 
 static async Task<EmbeddedVectorStore> BuildAsync(float[][] vectors, int count)
@@ -233,6 +234,8 @@ string? Arg(string name)
 }
 
 int IntArg(string name, int fallback) => Arg(name) is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : fallback;
+
+internal sealed record Interleaved(int Batches, double SearchSeconds, double FinderSeconds, double FirstReportAt, double GroupingSeconds, IReadOnlyList<DuplicateGroup>? Groups);
 
 internal sealed class SyncProgress(Action<DuplicateProgress> report) : IProgress<DuplicateProgress>
 {
