@@ -18,6 +18,12 @@ if (args is ["--kernels", ..])
     return ImageSimilarity.Benchmarks.KernelProbe.Run(args);
 }
 
+if (args is ["--recall", _, ..])
+{
+    // Recall@10 of each storage precision against exact fp32 on real feature vectors (see docs/storage.md).
+    return await ImageSimilarity.Benchmarks.PrecisionRecall.RunAsync(args);
+}
+
 if (args is ["--storage", ..])
 {
     // The SQLite index against the old single-file store, interleaved (see docs/storage.md).
