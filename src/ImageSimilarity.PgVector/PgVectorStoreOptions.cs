@@ -36,15 +36,15 @@ public sealed partial class PgVectorStoreOptions
     /// Gets how a new table keeps vectors: <see cref="VectorPrecision.Single"/> (pgvector <c>vector</c>, default) or
     /// <see cref="VectorPrecision.Half"/> (<c>halfvec</c>, half the disk). An existing table must have the same.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined precision.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The value is neither <see cref="VectorPrecision.Single"/> nor <see cref="VectorPrecision.Half"/>.</exception>
     public VectorPrecision Precision
     {
         get;
         init
         {
-            if (!Enum.IsDefined(value))
+            if (value is not (VectorPrecision.Single or VectorPrecision.Half))
             {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "Use VectorPrecision.Single or VectorPrecision.Half.");
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Use VectorPrecision.Single or VectorPrecision.Half (pgvector has no int8 type).");
             }
 
             field = value;

@@ -585,8 +585,9 @@ public sealed partial class EmbeddedVectorStore
         }
         else if (filePrecision == VectorPrecision.Int8 || Precision == VectorPrecision.Int8)
         {
-            // Through floats: int8 rows are quantised per vector, so no byte-level conversion exists.
-            var values = new float[Dimension];
+            // Through floats: int8 rows are quantised per vector, so no byte-level conversion exists. The scratch row
+            // is safe to share: callers hold the write lock or own the store.
+            var values = _convertRow ??= new float[Dimension];
             DecodeRow(bytes, filePrecision, values);
             _blocks.Write(slot, values);
         }

@@ -54,6 +54,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     private int _slotCount;
     private long _updatedTicks;
     private bool _disposed;
+    private float[]? _convertRow;
 
     private EmbeddedVectorStore(int dimension, string modelId, EmbeddedVectorStoreOptions options, DateTimeOffset created, DateTimeOffset updated)
     {

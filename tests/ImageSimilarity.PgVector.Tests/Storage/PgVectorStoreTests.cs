@@ -17,6 +17,7 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
         Assert.Throws<ArgumentException>(() => new PgVectorStoreOptions { TableName = "1abc" });
         Assert.Throws<ArgumentException>(() => new PgVectorStoreOptions { TableName = new string('a', 49) });
         Assert.Throws<ArgumentOutOfRangeException>(() => new PgVectorStoreOptions { CommandTimeout = TimeSpan.Zero });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PgVectorStoreOptions { Precision = VectorPrecision.Int8 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new PgVectorSearchOptions { Candidates = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ApproximateIndexOptions { M = 1 });
         using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1");
