@@ -62,6 +62,7 @@ internal static class KernelProbe
             c = (sbyte)random.Next(0, 128);
         }
 
+        var scales = Enumerable.Repeat(1f / 127, Int8Rows.Blocks(Dim)).ToArray();
         var query16 = new short[Dim];
         Int8Rows.PrepareQuery(query, query16);
         Report(label, "sum of the int8 bytes (stream, half the half bytes)", int8Rows, repeat, () => sink += TensorPrimitives.Sum(MemoryMarshal.Cast<sbyte, float>(codes.AsSpan())));
@@ -69,7 +70,7 @@ internal static class KernelProbe
         {
             for (var r = 0; r < int8Rows; r++)
             {
-                sink += VectorKernels.DotInt8(codes.AsSpan(r * Dim, Dim), query16);
+                sink += VectorKernels.DotInt8(codes.AsSpan(r * Dim, Dim), scales, query16);
             }
         });
         Report(label, "sum of the float bytes (stream, same bytes)", floatRows, repeat, () => sink += TensorPrimitives.Sum(floats));

@@ -309,7 +309,7 @@ public sealed partial class EmbeddedVectorStore
                 for (var r = 0; r < n; r++)
                 {
                     var o = (first + r) * stride;
-                    var score = VectorKernels.DotInt8(codes.Slice(o, dim), query) * queryScale * Int8Rows.Scale(block.AsSpan(o), dim);
+                    var score = VectorKernels.DotInt8(codes.Slice(o, dim), Int8Rows.Scales(block.AsSpan(o), dim), query) * queryScale;
                     if (score >= heap.Threshold && Accept(slot + r))
                     {
                         heap.Push(score, slot + r);
@@ -323,10 +323,10 @@ public sealed partial class EmbeddedVectorStore
             {
                 var o = (first + r) * stride;
                 var row = codes.Slice(o, dim);
-                var rowScale = Int8Rows.Scale(block.AsSpan(o), dim);
+                var rowScales = Int8Rows.Scales(block.AsSpan(o), dim);
                 for (var q = 0; q < heaps.Length; q++)
                 {
-                    var score = VectorKernels.DotInt8(row, _int8Queries![q]) * _int8QueryScales![q] * rowScale;
+                    var score = VectorKernels.DotInt8(row, rowScales, _int8Queries![q]) * _int8QueryScales![q];
                     var heap = heaps[q];
                     if (score >= heap.Threshold && Accept(slot + r))
                     {

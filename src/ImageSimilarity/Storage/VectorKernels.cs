@@ -249,76 +249,86 @@ internal static class VectorKernels
     }
 
     /// <summary>
-    /// Integer dot product of int8 codes with a 16-bit query (<see cref="Int8Rows.PrepareQuery"/>). Codes are widened
-    /// to 16 bits and multiplied pairwise into 32-bit sums (<c>vpmaddwd</c>): with AVX-512BW 32 codes per instruction,
-    /// with AVX-VNNI the multiply and the add are one instruction (<c>vpdpwssd</c>), with AVX2 16 codes per
-    /// instruction; other CPUs use scalar code. The sum cannot overflow (see <see cref="Int8Rows"/>).
+    /// Dot product of an int8 row (codes and block scales, <see cref="Int8Rows"/>) with a 16-bit query
+    /// (<see cref="Int8Rows.PrepareQuery"/>), without the query's scale. Within a block of 128 the codes are widened to
+    /// 16 bits and multiplied pairwise into 32-bit integer sums (<c>vpmaddwd</c>; with AVX-VNNI the multiply and the add
+    /// are one instruction, <c>vpdpwssd</c>); each block's lane sums are converted to float and multiplied by the block
+    /// scale into a float accumulator, so there is no horizontal sum per block. AVX-512BW, AVX-VNNI or AVX2; other CPUs
+    /// and a last partial block use scalar code.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int DotInt8(ReadOnlySpan<sbyte> x, ReadOnlySpan<short> query)
+    public static float DotInt8(ReadOnlySpan<sbyte> x, ReadOnlySpan<float> scales, ReadOnlySpan<short> query)
     {
+        const int Block = Int8Rows.BlockSize;
         ref var px = ref MemoryMarshal.GetReference(x);
         ref var pq = ref MemoryMarshal.GetReference(query);
-        var i = 0;
-        var sum = 0;
-        if (Avx512BW.IsSupported && x.Length >= 32)
+        var full = x.Length / Block;
+        var b = 0;
+        var sum = 0f;
+        if (Avx512BW.IsSupported && full > 0)
         {
-            var a0 = Vector512<int>.Zero;
-            var a1 = Vector512<int>.Zero;
-            for (var n = x.Length - 64; i <= n; i += 64)
+            var acc = Vector512<float>.Zero;
+            for (; b < full; b++)
             {
-                a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, (nuint)i)), Vector512.LoadUnsafe(ref pq, (nuint)i));
-                a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, (nuint)(i + 32))), Vector512.LoadUnsafe(ref pq, (nuint)(i + 32)));
+                var i = (nuint)(b * Block);
+                var t = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, i)), Vector512.LoadUnsafe(ref pq, i))
+                    + Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, i + 32)), Vector512.LoadUnsafe(ref pq, i + 32))
+                    + Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, i + 64)), Vector512.LoadUnsafe(ref pq, i + 64))
+                    + Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, i + 96)), Vector512.LoadUnsafe(ref pq, i + 96));
+                acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(t), Vector512.Create(scales[b]), acc);
             }
 
-            if (i + 32 <= x.Length)
-            {
-                a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref px, (nuint)i)), Vector512.LoadUnsafe(ref pq, (nuint)i));
-                i += 32;
-            }
-
-            sum = Vector512.Sum(a0 + a1);
+            sum = Vector512.Sum(acc);
         }
-        else if (AvxVnni.IsSupported && x.Length >= 16)
+        else if (AvxVnni.IsSupported && full > 0)
         {
-            var a0 = Vector256<int>.Zero;
-            var a1 = Vector256<int>.Zero;
-            for (var n = x.Length - 32; i <= n; i += 32)
+            var acc = Vector256<float>.Zero;
+            for (; b < full; b++)
             {
-                a0 = AvxVnni.MultiplyWideningAndAdd(a0, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, (nuint)i)), Vector256.LoadUnsafe(ref pq, (nuint)i));
-                a1 = AvxVnni.MultiplyWideningAndAdd(a1, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, (nuint)(i + 16))), Vector256.LoadUnsafe(ref pq, (nuint)(i + 16)));
+                var i = (nuint)(b * Block);
+                var t0 = Vector256<int>.Zero;
+                var t1 = Vector256<int>.Zero;
+                for (nuint k = 0; k < Block; k += 32)
+                {
+                    t0 = AvxVnni.MultiplyWideningAndAdd(t0, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, i + k)), Vector256.LoadUnsafe(ref pq, i + k));
+                    t1 = AvxVnni.MultiplyWideningAndAdd(t1, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, i + k + 16)), Vector256.LoadUnsafe(ref pq, i + k + 16));
+                }
+
+                acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(t0 + t1), Vector256.Create(scales[b]), acc);
             }
 
-            if (i + 16 <= x.Length)
-            {
-                a0 = AvxVnni.MultiplyWideningAndAdd(a0, Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, (nuint)i)), Vector256.LoadUnsafe(ref pq, (nuint)i));
-                i += 16;
-            }
-
-            sum = Vector256.Sum(a0 + a1);
+            sum = Vector256.Sum(acc);
         }
-        else if (Avx2.IsSupported && x.Length >= 16)
+        else if (Avx2.IsSupported && full > 0)
         {
-            var a0 = Vector256<int>.Zero;
-            var a1 = Vector256<int>.Zero;
-            for (var n = x.Length - 32; i <= n; i += 32)
+            var acc = Vector256<float>.Zero;
+            for (; b < full; b++)
             {
-                a0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, (nuint)i)), Vector256.LoadUnsafe(ref pq, (nuint)i));
-                a1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, (nuint)(i + 16))), Vector256.LoadUnsafe(ref pq, (nuint)(i + 16)));
+                var i = (nuint)(b * Block);
+                var t0 = Vector256<int>.Zero;
+                var t1 = Vector256<int>.Zero;
+                for (nuint k = 0; k < Block; k += 32)
+                {
+                    t0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, i + k)), Vector256.LoadUnsafe(ref pq, i + k));
+                    t1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, i + k + 16)), Vector256.LoadUnsafe(ref pq, i + k + 16));
+                }
+
+                acc = Vector256.MultiplyAddEstimate(Vector256.ConvertToSingle(t0 + t1), Vector256.Create(scales[b]), acc);
             }
 
-            if (i + 16 <= x.Length)
-            {
-                a0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref px, (nuint)i)), Vector256.LoadUnsafe(ref pq, (nuint)i));
-                i += 16;
-            }
-
-            sum = Vector256.Sum(a0 + a1);
+            sum = Vector256.Sum(acc);
         }
 
-        for (; i < x.Length; i++)
+        for (; b < scales.Length; b++)
         {
-            sum += Unsafe.Add(ref px, i) * Unsafe.Add(ref pq, i);
+            var end = Math.Min(x.Length, (b + 1) * Block);
+            var t = 0;
+            for (var i = b * Block; i < end; i++)
+            {
+                t += Unsafe.Add(ref px, i) * Unsafe.Add(ref pq, i);
+            }
+
+            sum += t * scales[b];
         }
 
         return sum;
