@@ -30,7 +30,7 @@ public class SearchBenchmarks
         var before = GC.GetTotalMemory(forceFullCollection: true);
         _store = await BenchmarkData.CreateStoreAsync(Count, Precision);
         var after = GC.GetTotalMemory(forceFullCollection: true);
-        var raw = (long)Count * (Precision switch { VectorPrecision.Half => BenchmarkData.Dimension * 2, VectorPrecision.Int8 => BenchmarkData.Dimension + 4, _ => BenchmarkData.Dimension * 4 });
+        var raw = (long)Count * (Precision switch { VectorPrecision.Half => BenchmarkData.Dimension * 2, VectorPrecision.Int8 => Int8Rows.RowBytes(BenchmarkData.Dimension), _ => BenchmarkData.Dimension * 4 });
         Console.WriteLine(
             $"// [memory] {Count} x {BenchmarkData.Dimension} {Precision}: raw vectors {raw / 1e6:F1} MB, vector blocks {_store.VectorMemoryBytes / 1e6:F1} MB "
             + $"({(double)_store.VectorMemoryBytes / raw:F3}x), whole store incl. ids+metadata {(after - before) / 1e6:F1} MB ({(double)(after - before) / raw:F3}x)");
