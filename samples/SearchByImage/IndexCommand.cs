@@ -45,7 +45,7 @@ internal static class IndexCommand
             }
         });
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
-            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(folder), !parseResult.GetValue(topLevelOnly), parseResult.GetValue(json), cancellationToken)
+            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(folder), new FolderIndexOptions { Recursive = !parseResult.GetValue(topLevelOnly), Include = parseResult.GetValue(include) ?? [], Exclude = parseResult.GetValue(exclude) ?? [] }, parseResult.GetValue(json), cancellationToken)
             : RunAsync(
             parseResult.GetValue(folder)!,
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,
@@ -83,7 +83,6 @@ internal static class IndexCommand
         var properties = existing?.Properties.AsReadOnly();
         var modelName = selection.Resolve(parseResult, indexPath, properties);
         var loaded = await selection.LoadAsync(modelName, parseResult, model, options, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
-        loaded.ReportChoice();
         using var extractor = loaded.Extractor;
         await using var created = existing is null
             ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
