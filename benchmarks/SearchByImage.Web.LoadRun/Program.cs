@@ -214,7 +214,7 @@ static async Task RunAsync(string file, string[] arguments)
     }
 }
 
-/// <summary>A process's CPU time so far (user + system, from /proc/PID/stat), in seconds.</summary>
+// A process's CPU time so far (user + system, from /proc/PID/stat), in seconds.
 static double CpuSeconds(int pid)
 {
     var stat = File.ReadAllText($"/proc/{pid}/stat");
