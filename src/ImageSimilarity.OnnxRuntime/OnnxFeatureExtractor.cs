@@ -116,7 +116,7 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
             modelId += "/" + Hashing.ShortHash(file.OutputName);
         }
 
-        var session = CreateSession(fullPath, file.ToBytes(), options.ThreadCount);
+        var session = CreateSession(fullPath, file.ToBytes(), options);
         try
         {
             var dimension = FeatureDimension(session, file, spec);
@@ -203,20 +203,21 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
     /// <summary>Creates an extractor for a graph built in memory (VGG16 from a weights file).</summary>
     internal static OnnxFeatureExtractor FromGraph(byte[] model, string sourcePath, string inputName, string outputName, OnnxModelSpec spec, IImagePreprocessor preprocessor, OnnxExtractorOptions options, string modelId, int dimension, Stopwatch started)
     {
-        var session = CreateSession(sourcePath, model, options.ThreadCount);
+        var session = CreateSession(sourcePath, model, options);
         return new OnnxFeatureExtractor(session, sourcePath, inputName, outputName, batchIsDynamic: true, batchMadeDynamic: false, spec, preprocessor, options, modelId, dimension, started.Elapsed);
     }
 
     /// <summary>Creates the ONNX Runtime session; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
-    internal static InferenceSession CreateSession(string path, byte[] model, int threadCount)
+    internal static InferenceSession CreateSession(string path, byte[] model, OnnxExtractorOptions extractorOptions)
     {
         using var options = new SessionOptions
         {
-            IntraOpNumThreads = threadCount > 0 ? threadCount : Environment.ProcessorCount,
+            IntraOpNumThreads = extractorOptions.ThreadCount > 0 ? extractorOptions.ThreadCount : Environment.ProcessorCount,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", extractorOptions.SpinWait ? "1" : "0");
         try
         {
             return new InferenceSession(model, options);
