@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
@@ -30,25 +31,32 @@ public sealed partial class PgVectorStore
             async connection =>
             {
                 CodeState fresh;
+                var clock = Stopwatch.StartNew();
                 await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
                 {
                     var current = await ReadCodeStateAsync(connection, transaction, share: false, cancellationToken).ConfigureAwait(false);
+                    float[]? thresholds = null;
                     if (options.CodeKind == BinaryCodeKind.Median)
                     {
-                        var thresholds = await EstimateMediansAsync(connection, transaction, options.MedianSampleSize, cancellationToken).ConfigureAwait(false);
-                        progress?.Report("medians: " + VectorCodec.Describe(thresholds));
-                        fresh = new CodeState(BinaryCodeKind.Median, current.Version + 1, thresholds);
-                        await SaveCodeStateAsync(connection, transaction, fresh, cancellationToken).ConfigureAwait(false);
-                        var rewritten = await RecomputeCodesAsync(connection, transaction, thresholds, cancellationToken).ConfigureAwait(false);
-                        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"codes: {rewritten} recomputed"));
+                        thresholds = await EstimateMediansAsync(connection, transaction, options.MedianSampleSize, cancellationToken).ConfigureAwait(false);
+                        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"medians: {VectorCodec.Describe(thresholds)} ({clock.Elapsed.TotalSeconds:F1} s)"));
                     }
-                    else if (current.Kind != BinaryCodeKind.Sign)
+
+                    if (options.CodeKind == BinaryCodeKind.Median || current.Kind != BinaryCodeKind.Sign)
                     {
-                        fresh = new CodeState(BinaryCodeKind.Sign, current.Version + 1, null);
+                        // Without the old graph, rewriting every code is one sequential pass; with it, each new code would
+                        // also be inserted into the HNSW graph that is about to be replaced. Searches wait for the lock
+                        // this takes until the commit (seconds), then scan codes without an index until the build ends.
+                        await using (var drop = new NpgsqlCommand($"DROP INDEX IF EXISTS {ApproximateIndexName}", connection, transaction) { CommandTimeout = 0 })
+                        {
+                            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        fresh = new CodeState(options.CodeKind, current.Version + 1, thresholds);
                         await SaveCodeStateAsync(connection, transaction, fresh, cancellationToken).ConfigureAwait(false);
-                        await using var update = new NpgsqlCommand($"UPDATE {Table} SET code = binary_quantize(embedding)::bit({Dimension})", connection, transaction) { CommandTimeout = 0 };
-                        var rewritten = await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"codes: {rewritten} recomputed as binary_quantize"));
+                        var codesStarted = clock.Elapsed;
+                        var rewritten = await RecomputeCodesAsync(connection, transaction, thresholds, cancellationToken).ConfigureAwait(false);
+                        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"codes: {rewritten} recomputed in the database ({(clock.Elapsed - codesStarted).TotalSeconds:F1} s)"));
                     }
                     else
                     {
@@ -74,7 +82,7 @@ public sealed partial class PgVectorStore
                     await build.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                progress?.Report("graph: done");
+                progress?.Report(string.Create(CultureInfo.InvariantCulture, $"graph: done ({clock.Elapsed.TotalSeconds:F1} s in all)"));
                 return 0;
             },
             "build the approximate index",
@@ -148,54 +156,23 @@ public sealed partial class PgVectorStore
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<long> RecomputeCodesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, float[] thresholds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Rewrites every code in one statement inside the database: <c>binary_quantize(embedding - thresholds)</c> sets a bit
+    /// exactly where the value exceeds the threshold (the difference of two floats is positive exactly when the first
+    /// is larger), which is <see cref="VectorCodec.Code"/>; no vector leaves the server. The caller has dropped the HNSW
+    /// index first, so the update does not insert every new code into the old graph.
+    /// </summary>
+    private async Task<long> RecomputeCodesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, float[]? thresholds, CancellationToken cancellationToken)
     {
-        const int Page = 1000;
-        await using (var create = Command(connection, "CREATE TEMP TABLE imsim_codes (id text, code varbit) ON COMMIT DROP", transaction))
+        var expression = thresholds is null
+            ? "binary_quantize(embedding)"
+            : $"binary_quantize(embedding - @th::real[]::{_vectorType})";
+        await using var update = new NpgsqlCommand($"UPDATE {Table} SET code = {expression}::bit({Dimension})", connection, transaction) { CommandTimeout = 0 };
+        if (thresholds is not null)
         {
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            update.Parameters.AddWithValue("th", NpgsqlDbType.Array | NpgsqlDbType.Real, thresholds);
         }
 
-        long total = 0;
-        var last = string.Empty;
-        while (true)
-        {
-            var page = new List<(string Id, float[] Vector)>(Page);
-            await using (var select = new NpgsqlCommand($"SELECT id, {_send}(embedding) FROM {Table} WHERE id > @last ORDER BY id LIMIT {Page}", connection, transaction) { CommandTimeout = 0 })
-            {
-                select.Parameters.AddWithValue("last", NpgsqlDbType.Text, last);
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    page.Add((reader.GetString(0), DecodeVector(reader.GetFieldValue<byte[]>(1))));
-                }
-            }
-
-            if (page.Count == 0)
-            {
-                return total;
-            }
-
-            var importer = await connection.BeginBinaryImportAsync("COPY imsim_codes (id, code) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-            await using (importer.ConfigureAwait(false))
-            {
-                foreach (var (id, vector) in page)
-                {
-                    await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                    await importer.WriteAsync(id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                    await importer.WriteAsync(VectorCodec.Code(vector, thresholds), NpgsqlDbType.Varbit, cancellationToken).ConfigureAwait(false);
-                }
-
-                await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await using (var update = new NpgsqlCommand($"UPDATE {Table} t SET code = c.code::bit({Dimension}) FROM imsim_codes c WHERE t.id = c.id; TRUNCATE imsim_codes;", connection, transaction) { CommandTimeout = 0 })
-            {
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            total += page.Count;
-            last = page[^1].Id;
-        }
+        return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

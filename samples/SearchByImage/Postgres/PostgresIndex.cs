@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using ImageSimilarity.Indexing;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.PgVector.Distributed;
 
@@ -34,7 +35,7 @@ internal sealed class PostgresIndex
     /// <summary>True when the folder argument may be left out (status or join only).</summary>
     public bool FolderOptional(ParseResult parseResult) => parseResult.GetValue(Status) || parseResult.GetValue(Join);
 
-    public Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, ModelOptions model, ModelSelection selection, string? folder, bool recursive, bool json, CancellationToken cancellationToken)
+    public Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, ModelOptions model, ModelSelection selection, string? folder, FolderIndexOptions walk, bool json, CancellationToken cancellationToken)
         => PostgresStoreOptions.RunAsync(async () =>
         {
             await using var dataSource = stores.OpenDataSource(parseResult);
@@ -75,9 +76,30 @@ internal sealed class PostgresIndex
             var indexer = new DistributedIndexer(store, distributedOptions);
 
             var added = 0;
-            if (folder is not null)
+            var removed = 0;
+            if (folder is not null && Directory.Exists(folder))
             {
-                added = await indexer.EnqueueAsync(Listing(folder, recursive), cancellationToken).ConfigureAwait(false);
+                // The same walk as the embedded index (include/exclude globs, links, hidden files), and the records of
+                // files that are gone or no longer included are removed, as there.
+                var enqueued = await indexer.EnqueueFolderAsync(folder, walk, cancellationToken).ConfigureAwait(false);
+                (added, removed) = (enqueued.Enqueued, enqueued.Removed);
+                if (!json)
+                {
+                    Console.WriteLine($"{Path.GetFullPath(folder)}: {enqueued.Files} files, {added} new enqueued into {storeOptions.TableName}, {removed} records of files gone or excluded removed");
+                    foreach (var leftOut in enqueued.LeftOut)
+                    {
+                        Console.WriteLine($"{leftOut.Outcome.ToString().ToLowerInvariant()} {leftOut.Path}: {leftOut.Reason}");
+                    }
+                }
+            }
+            else if (folder is not null)
+            {
+                if (walk.Include.Count > 0 || walk.Exclude.Count > 0)
+                {
+                    throw new ArgumentException($"--include and --exclude apply to a folder; '{folder}' is a listing file (list only the files to index in it)");
+                }
+
+                added = await indexer.EnqueueAsync(Listing(folder), cancellationToken).ConfigureAwait(false);
                 if (!json)
                 {
                     Console.WriteLine($"enqueued {added} new files from {Path.GetFullPath(folder)} into {storeOptions.TableName}");
@@ -102,6 +124,7 @@ internal sealed class PostgresIndex
                     writer.WriteString("table", storeOptions.TableName);
                     writer.WriteString("model", extractor.ModelId);
                     writer.WriteNumber("enqueued", added);
+                    writer.WriteNumber("removed", removed);
                     if (result is not null)
                     {
                         writer.WriteNumber("batches", result.Batches);
@@ -132,20 +155,15 @@ internal sealed class PostgresIndex
             return 0;
         });
 
-    private static IEnumerable<string> Listing(string folderOrListing, bool recursive)
+    private static IEnumerable<string> Listing(string listing)
     {
-        if (File.Exists(folderOrListing))
+        if (!File.Exists(listing))
         {
-            // A listing file: one path (or file:// URI) per line, as every worker machine can read it.
-            return File.ReadLines(folderOrListing).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'));
+            throw new DirectoryNotFoundException($"'{listing}' is neither a folder nor a listing file");
         }
 
-        if (!Directory.Exists(folderOrListing))
-        {
-            throw new DirectoryNotFoundException($"'{folderOrListing}' is neither a folder nor a listing file");
-        }
-
-        return Directory.EnumerateFiles(Path.GetFullPath(folderOrListing), "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal);
+        // A listing file: one path (or file:// URI) per line, as every worker machine can read it.
+        return File.ReadLines(listing).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'));
     }
 
     private static void WriteStatus(DistributedIndexStatus s, bool json)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
+using ImageSimilarity.Indexing;
 using ImageSimilarity.Storage;
 using NpgsqlTypes;
 
@@ -62,12 +63,51 @@ public sealed class DistributedIndexer
             }
         }
 
+        return (await EnqueueCoreAsync(unique, removeUnder: null, cancellationToken).ConfigureAwait(false)).Added;
+    }
+
+    /// <summary>
+    /// Enqueues the files of a folder as <see cref="FolderIndexer"/> finds them (<see cref="FolderIndexOptions.Recursive"/>,
+    /// <see cref="FolderIndexOptions.Include"/> and <see cref="FolderIndexOptions.Exclude"/> globs on the path relative to
+    /// the folder, links, hidden files), and, with <see cref="FolderIndexOptions.RemoveMissing"/> (the default), deletes
+    /// the records of files under the folder that are gone or no longer included, in the same transaction.
+    /// </summary>
+    /// <param name="folder">The folder; its absolute path is what the workers read, so it must be the same on every worker machine.</param>
+    /// <param name="options">Walking options (the batching options of <see cref="FolderIndexOptions"/> are not used); <see langword="null"/> for <see cref="FolderIndexOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels the operation; nothing is enqueued or removed then.</param>
+    /// <returns>Files found, files newly enqueued, records removed, entries left out with the reason.</returns>
+    /// <remarks>
+    /// A record belongs to the folder when its <see cref="RecordMetadata.Path"/> lies under it (what the workers store).
+    /// A removed file is also forgotten by the job table, so if it comes back it is enqueued again.
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="folder"/> is empty.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="PgVectorStoreException">The server is not reachable.</exception>
+    public async Task<DistributedEnqueueResult> EnqueueFolderAsync(string folder, FolderIndexOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        options ??= FolderIndexOptions.Default;
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        if (!Directory.Exists(root))
+        {
+            throw new DirectoryNotFoundException($"The folder '{root}' does not exist. Check the path and try again.");
+        }
+
+        var (files, leftOut) = new FolderWalker(root, options).Walk(cancellationToken);
+        var paths = files.Select(f => f.Path).Distinct(StringComparer.Ordinal).ToList();
+        var prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        var (added, removed) = await EnqueueCoreAsync(paths, options.RemoveMissing ? prefix : null, cancellationToken).ConfigureAwait(false);
+        return new DistributedEnqueueResult(paths.Count, added, removed, leftOut);
+    }
+
+    private async Task<(int Added, int Removed)> EnqueueCoreAsync(List<string> unique, string? removeUnder, CancellationToken cancellationToken)
+    {
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         return await _store.RunAsync(
             async connection =>
             {
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (var setup = _store.Command(connection, $"SELECT pg_advisory_xact_lock(hashtext({Literal(_jobs)})); CREATE TEMP TABLE imsim_listing (ord integer, path text) ON COMMIT DROP", transaction))
+                await using (var setup = _store.Command(connection, $"SELECT pg_advisory_xact_lock(hashtext({Literal(_jobs)})); CREATE TEMP TABLE imsim_listing (ord integer, path text PRIMARY KEY) ON COMMIT DROP", transaction))
                 {
                     await setup.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -83,6 +123,32 @@ public sealed class DistributedIndexer
                     }
 
                     await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var removed = 0;
+                if (removeUnder is not null)
+                {
+                    // Records of files under the folder that the walk no longer lists, and the job table's memory of
+                    // those files (finished batches only: a batch in progress reports a vanished file as failed).
+                    await using var remove = _store.Command(
+                        connection,
+                        $"""
+                        ANALYZE imsim_listing;
+                        WITH gone AS (
+                            DELETE FROM {_store.Table} t
+                            WHERE starts_with(t.metadata->>'path', @prefix)
+                              AND NOT EXISTS (SELECT 1 FROM imsim_listing l WHERE l.path = t.metadata->>'path')
+                            RETURNING t.id),
+                        forgotten AS (
+                            DELETE FROM {_files} f
+                            WHERE starts_with(f.path, @prefix)
+                              AND NOT EXISTS (SELECT 1 FROM imsim_listing l WHERE l.path = f.path)
+                              AND EXISTS (SELECT 1 FROM {_jobs} j WHERE j.batch_id = f.batch_id AND j.state = 'done'))
+                        SELECT count(*) FROM gone
+                        """,
+                        transaction);
+                    remove.Parameters.AddWithValue("prefix", NpgsqlDbType.Text, removeUnder);
+                    removed = (int)(long)(await remove.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
                 }
 
                 await using var insert = _store.Command(
@@ -102,7 +168,7 @@ public sealed class DistributedIndexer
                 insert.Parameters.AddWithValue("size", NpgsqlDbType.Integer, _options.BatchSize);
                 var added = await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return added;
+                return (added, removed);
             },
             "enqueue the listing",
             initialized: true,

@@ -68,7 +68,11 @@ public sealed partial class EmbeddedVectorStore
             store._blocks.EnsureCapacity(count);
             store._ids = new string?[Math.Max(16, count)];
             store._metadata = new IReadOnlyDictionary<string, string>[store._ids.Length];
-            store.LoadRows(index, -1, direct: true, cancellationToken);
+            if (!store.TryLoadInParallel(index, (int)count, cancellationToken))
+            {
+                store.LoadRows(index, -1, direct: true, cancellationToken);
+            }
+
             store._persistedProperties = index.ReadUserProperties();
             foreach (var (key, value) in store._persistedProperties)
             {
@@ -84,6 +88,95 @@ public sealed partial class EmbeddedVectorStore
         {
             index.TryRollback();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads a large index on two connections at once, each reading half of the rows (by rowid) straight into its own
+    /// range of slots; the open is CPU-bound (SQLite assembling each row's pages, the checksum, the copy), so on two
+    /// cores it takes about half the time. Both connections must see the same committed state: when a writer
+    /// committed between their two read transactions (another change seq or count), this returns
+    /// <see langword="false"/> before anything was read and the caller loads on one connection.
+    /// </summary>
+    private bool TryLoadInParallel(SqliteIndex index, int count, CancellationToken cancellationToken)
+    {
+        const int MinimumRows = 4096;
+        var dop = _maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
+        if (count < MinimumRows || dop < 2 || index.Precision != Precision)
+        {
+            return false;
+        }
+
+        var firstCount = count / 2;
+        var split = index.RowidAt(firstCount);
+        using var second = index.OpenReader();
+        second.Begin(write: false);
+        try
+        {
+            second.ReadHeader();
+            if (second.ChangeSeq != index.ChangeSeq || second.CountRecords() != count || second.RowidAt(firstCount) != split)
+            {
+                return false;
+            }
+
+            var secondHalf = Task.Factory.StartNew(
+                () => LoadSlotRange(second, split, long.MaxValue, firstCount, count - firstCount, cancellationToken),
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+            try
+            {
+                LoadSlotRange(index, long.MinValue, split, 0, firstCount, cancellationToken);
+            }
+            finally
+            {
+                // Never leave the other thread reading while the connections are closed; its error (if any) comes
+                // second to this thread's.
+                ((IAsyncResult)secondHalf).AsyncWaitHandle.WaitOne();
+            }
+
+            secondHalf.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            second.TryRollback();
+        }
+
+        for (var slot = 0; slot < count; slot++)
+        {
+            if (!_slotById.TryAdd(_ids[slot]!, slot))
+            {
+                throw new IndexFileException(index.Path, $"the record id '{_ids[slot]}' is stored twice (its UNIQUE index is damaged). Run `REINDEX records;` in the sqlite3 shell or rebuild the index.");
+            }
+        }
+
+        _slotCount = count;
+        return true;
+    }
+
+    /// <summary>Reads the rows with <paramref name="fromRowid"/> &lt;= rowid &lt; <paramref name="toRowid"/> into slots <paramref name="firstSlot"/> onwards.</summary>
+    private void LoadSlotRange(SqliteIndex index, long fromRowid, long toRowid, int firstSlot, int expected, CancellationToken cancellationToken)
+    {
+        var slot = firstSlot;
+        var end = firstSlot + expected;
+        var rowsPerBlock = _blocks.RowsPerBlock;
+        index.ReadRecords(
+            -1,
+            fromRowid,
+            toRowid,
+            (id, metadata) => slot < end
+                ? _blocks.RowBytes(slot / rowsPerBlock, slot % rowsPerBlock, 1)
+                : throw new IndexFileException(index.Path, "it holds more records than it counted in the same read transaction (the file is damaged). Restore it from a backup or rebuild the index."),
+            (id, metadata, bytes) =>
+            {
+                _ids[slot] = id;
+                _metadata[slot] = metadata;
+                slot++;
+            },
+            cancellationToken);
+        if (slot != end)
+        {
+            throw new IndexFileException(index.Path, "it holds fewer records than it counted in the same read transaction (the file is damaged). Restore it from a backup or rebuild the index.");
         }
     }
 

@@ -48,12 +48,14 @@ internal sealed class SqliteIndex : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly bool _immutable;
 
-    private SqliteIndex(string path, SqliteConnection connection, bool readOnly)
+    private SqliteIndex(string path, SqliteConnection connection, bool readOnly, bool immutable = false)
     {
         Path = path;
         _connection = connection;
         IsReadOnly = readOnly;
+        _immutable = immutable;
     }
 
     public string Path { get; }
@@ -146,7 +148,7 @@ internal sealed class SqliteIndex : IDisposable
             {
                 connection = Connect(path, mode, immutable);
                 var readOnly = mode == SqliteOpenMode.ReadOnly || SQLitePCL.raw.sqlite3_db_readonly(connection.Handle, "main") == 1;
-                var index = new SqliteIndex(path, connection, readOnly);
+                var index = new SqliteIndex(path, connection, readOnly, immutable);
                 connection = null;
                 try
                 {
@@ -336,6 +338,35 @@ internal sealed class SqliteIndex : IDisposable
 
     public long CountRecords() => (long)Scalar("SELECT count(*) FROM records")!;
 
+    /// <summary>
+    /// Opens a second, read-only connection to the same file (the same way this one was opened), so that another
+    /// thread can read a part of the records at the same time. Its header is read; start a transaction before reading.
+    /// </summary>
+    public SqliteIndex OpenReader()
+    {
+        var connection = Connect(Path, SqliteOpenMode.ReadOnly, _immutable);
+        var index = new SqliteIndex(Path, connection, readOnly: true, _immutable);
+        try
+        {
+            index.ReadHeader();
+            return index;
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The rowid of the record at zero-based <paramref name="position"/> in rowid order.</summary>
+    public long RowidAt(long position)
+    {
+        var command = Prepared("SELECT rowid FROM records ORDER BY rowid LIMIT 1 OFFSET $position");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$position", position);
+        return (long)command.ExecuteScalar()!;
+    }
+
     public long FileSize()
     {
         long size = 0;
@@ -355,71 +386,98 @@ internal sealed class SqliteIndex : IDisposable
 
     /// <summary>
     /// Reads records with a change seq above <paramref name="afterSeq"/> (-1 for all), in storage order. For each,
-    /// <paramref name="target"/> says where its vector bytes go (a row of the store's blocks, or a scratch buffer);
-    /// the bytes are read there straight from the database pages (incremental blob I/O, no intermediate copy),
-    /// checked against the row's checksum, and handed to <paramref name="done"/>.
+    /// the vector bytes are checked against the row's checksum, copied to where <paramref name="target"/> says (a row
+    /// of the store's blocks, or a scratch buffer), and handed to <paramref name="done"/>.
     /// </summary>
     /// <exception cref="IndexFileException">A vector has the wrong length or fails its checksum, or metadata is malformed.</exception>
-    public void ReadRecords(long afterSeq, Func<string, IReadOnlyDictionary<string, string>, Span<byte>> target, Action<string, IReadOnlyDictionary<string, string>, ReadOnlySpan<byte>> done, CancellationToken cancellationToken)
-    {
-        var command = Prepared(afterSeq < 0
-            ? "SELECT rowid, id, checksum, metadata FROM records ORDER BY rowid"
-            : "SELECT rowid, id, checksum, metadata FROM records WHERE seq > $after ORDER BY rowid");
-        command.Parameters.Clear();
-        if (afterSeq >= 0)
-        {
-            command.Parameters.AddWithValue("$after", afterSeq);
-        }
+    public void ReadRecords(long afterSeq, Func<string, IReadOnlyDictionary<string, string>, Span<byte>> target, Action<string, IReadOnlyDictionary<string, string>, ReadOnlySpan<byte>> done, CancellationToken cancellationToken) =>
+        ReadRecords(afterSeq, long.MinValue, long.MaxValue, target, done, cancellationToken);
 
+    /// <summary>
+    /// Reads the records with <paramref name="fromRowid"/> &lt;= rowid &lt; <paramref name="toRowid"/> (and a change
+    /// seq above <paramref name="afterSeq"/> unless it is negative), in rowid order: <paramref name="target"/> gives
+    /// where a record's vector bytes go, after their checksum passed; <paramref name="done"/> is called once they are there.
+    /// </summary>
+    public void ReadRecords(long afterSeq, long fromRowid, long toRowid, Func<string, IReadOnlyDictionary<string, string>, Span<byte>> target, Action<string, IReadOnlyDictionary<string, string>, ReadOnlySpan<byte>> done, CancellationToken cancellationToken)
+    {
+        // Straight on SQLite's C API: one prepared statement stepped row by row, the vector read from the row the
+        // statement is on (sqlite3_column_blob), without ADO.NET's per-column conversions or a second cursor seeking
+        // each row for an incremental-blob read. Strings are decoded from SQLite's UTF-8 bytes once.
+        var sql = afterSeq < 0
+            ? "SELECT id, checksum, metadata, vector FROM records WHERE rowid >= ?2 AND rowid < ?3 ORDER BY rowid"
+            : "SELECT id, checksum, metadata, vector FROM records WHERE seq > ?1 AND rowid >= ?2 AND rowid < ?3 ORDER BY rowid";
         var expected = RowBytes;
         var db = _connection.Handle!;
-        SQLitePCL.sqlite3_blob? blob = null;
-        try
+        SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_prepare_v2(db, sql, out var statement), db);
+        using (statement)
         {
-            using var reader = command.ExecuteReader();
-            var n = 0;
-            while (reader.Read())
+            if (afterSeq >= 0)
             {
+                SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_bind_int64(statement, 1, afterSeq), db);
+            }
+
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_bind_int64(statement, 2, fromRowid), db);
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_bind_int64(statement, 3, toRowid), db);
+
+            var n = 0;
+            while (true)
+            {
+                var rc = SQLitePCL.raw.sqlite3_step(statement);
+                if (rc == SQLitePCL.raw.SQLITE_DONE)
+                {
+                    break;
+                }
+
+                if (rc != SQLitePCL.raw.SQLITE_ROW)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+
                 if ((++n & 1023) == 0)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                var rowid = reader.GetInt64(0);
-                var id = reader.GetString(1);
-                var rc = blob is null
-                    ? SQLitePCL.raw.sqlite3_blob_open(db, "main", "records", "vector", rowid, 0, out blob)
-                    : SQLitePCL.raw.sqlite3_blob_reopen(blob, rowid);
-                SqliteException.ThrowExceptionForRC(rc, db);
-                var length = SQLitePCL.raw.sqlite3_blob_bytes(blob);
-                if (length != expected)
+                var id = TextColumn(statement, 0, "id");
+                if (SQLitePCL.raw.sqlite3_column_type(statement, 1) != SQLitePCL.raw.SQLITE_INTEGER)
                 {
-                    throw new IndexFileException(Path, $"the vector of record '{id}' has {length} bytes, not the {expected} of {Dimension} {PrecisionName(Precision)} values. Delete the record (see docs/storage.md) or rebuild the index.");
+                    throw new IndexFileException(Path, $"record '{id}' has a missing or malformed column (checksum is NULL or not an integer). Delete the record (see docs/storage.md) or rebuild the index.");
                 }
 
-                var json = reader.GetString(3);
+                var checksum = SQLitePCL.raw.sqlite3_column_int64(statement, 1);
+                var json = TextColumn(statement, 2, "metadata");
+                var vector = SQLitePCL.raw.sqlite3_column_blob(statement, 3);
+                if (vector.Length != expected)
+                {
+                    throw new IndexFileException(Path, $"the vector of record '{id}' has {vector.Length} bytes, not the {expected} of {Dimension} {PrecisionName(Precision)} values. Delete the record (see docs/storage.md) or rebuild the index.");
+                }
+
+                if (Checksum(vector) != checksum)
+                {
+                    throw new IndexFileException(Path, $"the vector of record '{id}' is corrupt (checksum mismatch). Delete the record (see docs/storage.md) and index its image again, or restore the index from a backup.");
+                }
+
                 var metadata = json == "{}"
                     ? EmptyMetadata
                     : JsonMetadata.LooksLikeObject(json)
                         ? new JsonMetadata(json, Path, id)
                         : throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
-                var bytes = target(id, metadata);
-                SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_blob_read(blob, bytes[..expected], 0), db);
-                if (Checksum(bytes[..expected]) != reader.GetInt64(2))
-                {
-                    throw new IndexFileException(Path, $"the vector of record '{id}' is corrupt (checksum mismatch). Delete the record (see docs/storage.md) and index its image again, or restore the index from a backup.");
-                }
+                var bytes = target(id, metadata)[..expected];
+                vector.CopyTo(bytes);
+                done(id, metadata, bytes);
+            }
+        }
+    }
 
-                done(id, metadata, bytes[..expected]);
-            }
-        }
-        finally
+    /// <summary>A non-NULL text column of the current row, or an <see cref="IndexFileException"/> naming the column.</summary>
+    private string TextColumn(SQLitePCL.sqlite3_stmt statement, int column, string name)
+    {
+        if (SQLitePCL.raw.sqlite3_column_type(statement, column) != SQLitePCL.raw.SQLITE_TEXT)
         {
-            if (blob is not null)
-            {
-                SQLitePCL.raw.sqlite3_blob_close(blob);
-            }
+            throw new IndexFileException(Path, $"a record has a missing or malformed column ({name} is NULL or not text). Restore the index from a backup or rebuild it.");
         }
+
+        return Encoding.UTF8.GetString(SQLitePCL.raw.sqlite3_column_blob(statement, column));
     }
 
     /// <summary>Reads the ids deleted after <paramref name="afterSeq"/>.</summary>

@@ -93,6 +93,75 @@ public sealed class DistributedIndexerTests(PostgresFixture postgres)
     }
 
     [SkippableFact]
+    public async Task EnqueueFolder_HonoursIncludeAndExclude_AndRemovesRecordsOfFilesGoneOrExcluded_LikeTheEmbeddedIndexer()
+    {
+        var dataSource = postgres.Require();
+        using var parent = new TempFolder();
+        var images = Directory.GetFiles(SeedImages).Order(StringComparer.Ordinal).Take(6).ToArray();
+        var folder = Path.Combine(parent.Path, "photos");
+
+        // A sibling whose name starts with the folder's: its records must never count as "under the folder".
+        var sibling = Path.Combine(parent.Path, "photos2");
+        string Put(string root, string relative, int image)
+        {
+            var path = Path.Combine(root, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.Copy(images[image], path, overwrite: true);
+            return path;
+        }
+
+        var a = Put(folder, "a.jpeg", 0);
+        var b = Put(folder, "b.jpeg", 1);
+        var c = Put(folder, "sub/c.jpeg", 2);
+        Put(folder, "sub/skip/d.jpeg", 3);
+        await File.WriteAllTextAsync(Path.Combine(folder, "notes.txt"), "not matched by the include glob");
+        var other = Put(sibling, "a.jpeg", 4);
+
+        using var extractor = new PoolingFeatureExtractor();
+        await using var store = new PgVectorStore(dataSource, extractor.Dimension, extractor.ModelId, new PgVectorStoreOptions { TableName = PostgresFixture.NewTable("walk") });
+        var indexer = new DistributedIndexer(store, new DistributedIndexOptions { BatchSize = 2, WorkerId = "solo" });
+        var walk = new Indexing.FolderIndexOptions { Include = ["*.jpeg"], Exclude = ["sub/skip/**"] };
+
+        var first = await indexer.EnqueueFolderAsync(folder, walk);
+        Assert.Equal((3, 3, 0), (first.Files, first.Enqueued, first.Removed));
+        Assert.Equal(1, (await indexer.EnqueueFolderAsync(sibling)).Enqueued);
+        await indexer.WorkAsync(extractor);
+        Assert.Equal(new[] { a, b, other, c }.Order(StringComparer.Ordinal), await IdsAsync(store));
+
+        // b deleted from the folder, c now excluded: both records go; the sibling's record stays; a is not enqueued again.
+        File.Delete(b);
+        var narrower = new Indexing.FolderIndexOptions { Include = walk.Include, Exclude = ["sub/skip/**", "sub/c.jpeg"] };
+        var second = await indexer.EnqueueFolderAsync(folder, narrower);
+        Assert.Equal((1, 0, 2), (second.Files, second.Enqueued, second.Removed));
+        Assert.Equal(new[] { a, other }.Order(StringComparer.Ordinal), await IdsAsync(store));
+
+        // A deleted file that comes back (with other content) is enqueued and extracted again.
+        Put(folder, "b.jpeg", 5);
+        var third = await indexer.EnqueueFolderAsync(folder, narrower);
+        Assert.Equal((2, 1, 0), (third.Files, third.Enqueued, third.Removed));
+        Assert.Equal(1, (await indexer.WorkAsync(extractor)).Extracted);
+        Assert.Equal(new[] { a, b, other }.Order(StringComparer.Ordinal), await IdsAsync(store));
+
+        // RemoveMissing = false keeps the records of deleted files, as in FolderIndexer.
+        File.Delete(a);
+        var keep = await indexer.EnqueueFolderAsync(folder, new Indexing.FolderIndexOptions { Include = walk.Include, Exclude = narrower.Exclude, RemoveMissing = false });
+        Assert.Equal((1, 0, 0), (keep.Files, keep.Enqueued, keep.Removed));
+        Assert.Equal(3, await store.CountAsync());
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(() => indexer.EnqueueFolderAsync(Path.Combine(parent.Path, "nowhere")));
+    }
+
+    private static async Task<string[]> IdsAsync(PgVectorStore store)
+    {
+        var ids = new List<string>();
+        await foreach (var record in store.ListAsync())
+        {
+            ids.Add(record.Id);
+        }
+
+        return [.. ids.Order(StringComparer.Ordinal)];
+    }
+
+    [SkippableFact]
     public async Task Work_SkipsStoredContent_CopiesDuplicates_AndRecordsFailures()
     {
         var dataSource = postgres.Require();

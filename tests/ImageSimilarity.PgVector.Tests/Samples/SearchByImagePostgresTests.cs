@@ -59,6 +59,68 @@ public sealed class SearchByImagePostgresTests(PostgresFixture postgres)
         Assert.Contains("files 0/0 done", status.Output, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task IndexFolder_HonoursIncludeExclude_AndRemovesRecordsOfDeletedFiles_LikeTheEmbeddedIndex()
+    {
+        postgres.Require();
+        var sample = TestPaths.SeedSample;
+        Skip.If(sample is null && !TestPaths.IsCi, "the seed sample is absent (set IMAGESIMILARITY_SHARED)");
+        Assert.NotNull(sample);
+        using var folder = TestPaths.CreateTempDirectory("imgsim-pgcli");
+        var images = Directory.GetFiles(Path.Combine(sample, "images")).Order(StringComparer.Ordinal).ToArray();
+        Directory.CreateDirectory(folder.Combine("skip"));
+        File.Copy(images[0], folder.Combine("a.jpeg"));
+        File.Copy(images[1], folder.Combine("b.jpeg"));
+        File.Copy(images[2], folder.Combine("c.png"));
+        File.Copy(images[3], folder.Combine("skip", "d.jpeg"));
+        var table = PostgresFixture.NewTable("clix");
+        string[] command =
+        [
+            "index", folder.Path, "--include", "*.jpeg", "--exclude", "skip/**", "--json", "--weights", TestWeights.RandomVgg16, "--precision", "bf16",
+            "--store", "postgres", "--connection", postgres.Server!.ConnectionString, "--table", table,
+        ];
+
+        var first = await RunAsync(command);
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Equal((2, 0), Summary(first.Output));
+        Assert.Equal([folder.Combine("a.jpeg"), folder.Combine("b.jpeg")], await StoredIdsAsync(table));
+
+        File.Delete(folder.Combine("b.jpeg"));
+        var second = await RunAsync(command);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Equal((0, 1), Summary(second.Output));
+        Assert.Equal([folder.Combine("a.jpeg")], await StoredIdsAsync(table));
+
+        var listing = folder.Combine("listing.txt");
+        await File.WriteAllTextAsync(listing, folder.Combine("a.jpeg"));
+        var refused = await RunAsync(["index", listing, "--include", "*.jpeg", "--weights", TestWeights.RandomVgg16, "--store", "postgres", "--connection", postgres.Server.ConnectionString, "--table", table]);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("--include and --exclude apply to a folder", refused.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>(enqueued, removed) from the JSON line of <c>index --json</c>.</summary>
+    private static (int Enqueued, int Removed) Summary(string output)
+    {
+        // The JSON object is stdout (indented); stderr, appended after it, carries no braces.
+        var json = output[output.IndexOf('{', StringComparison.Ordinal)..(output.LastIndexOf('}') + 1)];
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return (root.GetProperty("enqueued").GetInt32(), root.GetProperty("removed").GetInt32());
+    }
+
+    private async Task<string[]> StoredIdsAsync(string table)
+    {
+        await using var command = postgres.DataSource!.CreateCommand($"SELECT id FROM {table} ORDER BY id");
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return [.. ids];
+    }
+
     private static string[] Ids(string json)
     {
         using var document = JsonDocument.Parse(json);

@@ -201,6 +201,40 @@ public sealed class PgVectorStoreTests(PostgresFixture postgres)
         Assert.Equal(string.Concat(unit.Select((x, i) => x > thresholds[i] ? '1' : '0')), await command.ExecuteScalarAsync());
     }
 
+    [SkippableTheory]
+    [InlineData(VectorPrecision.Single)]
+    [InlineData(VectorPrecision.Half)]
+    public async Task MedianCodesComputedInTheDatabase_EqualValueAboveThresholdOnEveryStoredVector(VectorPrecision precision)
+    {
+        var dataSource = postgres.Require();
+        var table = PostgresFixture.NewTable();
+        var random = new Random(17);
+        // Mostly non-zero (70 %) so the medians are positive, not the zero of a sparse column.
+        var vectors = Enumerable.Range(0, 301).Select(_ => Enumerable.Range(0, 96).Select(_ => random.NextDouble() < 0.7 ? (float)random.NextDouble() : 0f).ToArray()).ToArray();
+        await using var store = new PgVectorStore(dataSource, 96, "m", new PgVectorStoreOptions { TableName = table, Precision = precision });
+        await store.UpsertAsync(vectors.Select((v, i) => new VectorRecord($"v{i}", v)));
+        var stages = new List<string>();
+        await store.CreateApproximateIndexAsync(new ApproximateIndexOptions { CodeKind = BinaryCodeKind.Median, MedianSampleSize = 1000 }, new SynchronousProgress(stages));
+        Assert.Contains(stages, s => s.StartsWith("codes: 301 recomputed", StringComparison.Ordinal));
+
+        // Every sampled median is one of the stored values, so some values equal their threshold exactly (bit 0).
+        var thresholds = await ThresholdsAsync(dataSource, table);
+        var equalToThreshold = 0;
+        await using var command = dataSource.CreateCommand($"SELECT embedding::real[], code::text FROM {table}");
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = 0;
+        while (await reader.ReadAsync())
+        {
+            var stored = reader.GetFieldValue<float[]>(0);
+            Assert.Equal(string.Concat(stored.Select((x, i) => x > thresholds[i] ? '1' : '0')), reader.GetString(1));
+            equalToThreshold += stored.Where((x, i) => x == thresholds[i] && x != 0).Count();
+            rows++;
+        }
+
+        Assert.Equal(301, rows);
+        Assert.True(equalToThreshold > 0, "no stored value equals its (positive) median: the edge case was not exercised");
+    }
+
     [SkippableFact]
     public async Task DependencyInjection_RegistersTheStoreOnTheExtractorsDimensionAndModel()
     {

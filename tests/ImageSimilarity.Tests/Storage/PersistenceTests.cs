@@ -171,6 +171,90 @@ public sealed class PersistenceTests
         Assert.Equal(["keep"], reopened.GetIds());
     }
 
+    [Theory]
+    [InlineData(VectorPrecision.Single)]
+    [InlineData(VectorPrecision.Half)]
+    public async Task OpenAsync_LargeIndex_LoadsOnTwoConnectionsTheSameAsOnOne(VectorPrecision precision)
+    {
+        // Above 4096 records the open reads the two halves of the rowid range on two connections at once; with
+        // MaxDegreeOfParallelism = 1 it reads on one. Both must give the source store exactly, gaps in rowids included.
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("large.db");
+        const int Count = 9001;
+        var rows = TestVectors.Random(21, Count, 16);
+        var options = new EmbeddedVectorStoreOptions { Precision = precision };
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 16, "m", options))
+        {
+            await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"r{i}", r, i % 3 == 0 ? new Dictionary<string, string> { ["n"] = $"{i}" } : null)));
+            foreach (var i in Enumerable.Range(0, Count).Where(i => i % 300 == 4))
+            {
+                await store.DeleteAsync($"r{i}");
+            }
+
+            await store.UpsertAsync([new VectorRecord("r5", rows[6]), new VectorRecord("late", rows[7])]);
+        }
+
+        await using var reference = EmbeddedVectorStore.Create(16, "m", options);
+        await reference.UpsertAsync(rows.Select((r, i) => new VectorRecord($"r{i}", r, i % 3 == 0 ? new Dictionary<string, string> { ["n"] = $"{i}" } : null)).Where((_, i) => i % 300 != 4));
+        await reference.UpsertAsync([new VectorRecord("r5", rows[6]), new VectorRecord("late", rows[7])]);
+
+        await using var parallel = await EmbeddedVectorStore.OpenAsync(path);
+        await using var single = await EmbeddedVectorStore.OpenAsync(path, new EmbeddedVectorStoreOptions { Precision = precision, MaxDegreeOfParallelism = 1 });
+        Assert.Equal(reference.Count, parallel.Count);
+        Assert.Equal(single.GetIds(), parallel.GetIds());
+        Assert.Equal(reference.GetIds().Order(StringComparer.Ordinal), parallel.GetIds().Order(StringComparer.Ordinal));
+        foreach (var id in reference.GetIds())
+        {
+            var expected = await reference.GetAsync(id);
+            var actual = await parallel.GetAsync(id);
+            Assert.Equal(expected!.Vector.ToArray(), actual!.Vector.ToArray());
+            Assert.Equal(expected.Metadata, actual.Metadata);
+        }
+
+        var query = TestVectors.Random(22, 1, 16)[0];
+        var want = await reference.SearchAsync(query, new VectorSearchOptions { Top = 50 });
+        var got = await parallel.SearchAsync(query, new VectorSearchOptions { Top = 50 });
+        Assert.Equal(want.Select(r => (r.Id, r.Similarity)), got.Select(r => (r.Id, r.Similarity)));
+
+        // The store keeps working after a parallel open: new ids get new slots, deleted ones free theirs.
+        await parallel.UpsertAsync([new VectorRecord("after", rows[8])]);
+        await parallel.DeleteAsync("r1");
+        Assert.Equal(reference.Count, parallel.Count);
+        Assert.NotNull(await parallel.GetAsync("after"));
+    }
+
+    [Fact]
+    public async Task OpenAsync_FlippedByteInTheSecondHalfOfALargeIndex_IsReportedWithFileAndId()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("large-flipped.db");
+        const int Count = 6000;
+        var rows = TestVectors.Random(23, Count, 64);
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 64, "m"))
+        {
+            await store.UpsertAsync(rows.Select((r, i) => new VectorRecord($"rec-{i}", r)));
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        var unit = new float[64];
+        var norm = MathF.Sqrt(rows[5003].Sum(x => x * x));
+        for (var d = 0; d < 64; d++)
+        {
+            unit[d] = rows[5003][d] / norm;
+        }
+
+        var needle = System.Runtime.InteropServices.MemoryMarshal.AsBytes(unit.AsSpan(0, 8)).ToArray();
+        var at = bytes.AsSpan().IndexOf(needle);
+        Assert.True(at > 0, "the vector was not found in the file");
+        bytes[at + 100] ^= 0x10;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var ex = await Assert.ThrowsAsync<IndexFileException>(() => EmbeddedVectorStore.OpenAsync(path));
+        Assert.Equal(path, ex.FilePath);
+        Assert.Contains("rec-5003", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("checksum", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OpenAsync_FlippedByteInsideAVector_IsReportedWithFileAndId()
     {
