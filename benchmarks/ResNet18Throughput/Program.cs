@@ -16,9 +16,10 @@ using ImageSimilarity.Storage;
 //       (preprocessed inputs in memory), then, given the ML.NET peer's features (same sorted file order), how far
 //       they are from ours (cosine) and the leave-one-out retrieval quality of both.
 //       --compare-only skips the timings.
-//   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8] [--remeasure | --rule]
+//   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8] [--remeasure | --rule] [--int8 IMAGE_FOLDER]
 //       model only, batch N: TorchSharp fp32, the ONNX Runtime engine (fp32), TorchSharp bf16, each marked with
-//       whether auto picks it (auto: the cached measurement for this CPU model, measured first if there is none).
+//       whether auto picks it (auto: the cached measurement for this CPU model, measured first if there is none);
+//       --int8: the int8 QDQ graph against fp32 on ONNX Runtime (speed, cosine and top-5 neighbours on the folder).
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: ResNet18Throughput resnet18 IMAGE_FOLDER [--repeat 3] [--batch 8] [--mlnet-features F.f32] | vgg16 WEIGHTS [--repeat 3] [--batch 8]");
@@ -149,6 +150,10 @@ else if (args[0] == "vgg16")
         new Vgg16ExtractorOptions { WeightsPath = weights },
         new Vgg16AutoOptions { Remeasure = Array.IndexOf(args, "--remeasure") >= 0, Measure = Array.IndexOf(args, "--rule") < 0 }).GetAwaiter().GetResult();
     Print(new() { ["auto"] = $"{auto.Engine} {auto.Precision}", ["source"] = auto.Source.ToString(), ["reason"] = auto.Reason, ["cpu"] = cpu });
+    if (Option("--int8", string.Empty) is { Length: > 0 } seedFolder)
+    {
+        Int8(weights, seedFolder, prepared);
+    }
     foreach (var (name, choice) in new[]
     {
         ("torchsharp-fp32", new Vgg16EngineChoice(Vgg16Engine.TorchSharp, ComputePrecision.Float32, "fixed")),
@@ -189,6 +194,54 @@ void Report(string mode, double seconds, int images, double loadSeconds) => Prin
     ["seconds"] = seconds,
     ["images_per_second"] = images / seconds,
 });
+
+// int8 VGG16 (QDQ, calibrated on the first 8 images of the folder) against fp32 on ONNX Runtime: speed on the same
+// random inputs, then on every image of the folder the cosine to fp32 and how many of each image's top-5 neighbours
+// (leave-one-out, cosine) are the same.
+void Int8(string weights, string folder, List<PreprocessedImage> speedInputs)
+{
+    var files = Directory.GetFiles(Path.GetFullPath(folder)).Order(StringComparer.Ordinal).ToArray();
+    var images = files.Select(ImageInput.FromFile).ToList();
+    var options = new Vgg16ExtractorOptions { WeightsPath = weights, BatchSize = batch };
+    using var fp32 = Vgg16OnnxModel.Load(weights, options);
+    var load = Stopwatch.StartNew();
+    using var int8 = Vgg16OnnxModel.LoadInt8Async(weights, images.Take(8).ToList(), options).GetAwaiter().GetResult();
+    var int8Load = load.Elapsed.TotalSeconds;
+    var fp32Seconds = Median(repeat, () => fp32.ExtractPreprocessedAsync(speedInputs).GetAwaiter().GetResult().Count);
+    var int8Seconds = Median(repeat, () => int8.ExtractPreprocessedAsync(speedInputs).GetAwaiter().GetResult().Count);
+    var a = fp32.ExtractAsync(images).GetAwaiter().GetResult();
+    var b = int8.ExtractAsync(images).GetAwaiter().GetResult();
+    var cosines = a.Select((v, i) => (double)TensorPrimitives.CosineSimilarity(v, b[i])).Order().ToArray();
+    var overlap = Top5Overlap(a, b);
+    Print(new()
+    {
+        ["library"] = "ImageSimilarity",
+        ["model"] = "vgg16",
+        ["engine"] = "onnxruntime-int8 vs onnxruntime-fp32",
+        ["batch"] = batch,
+        ["cpu"] = cpu,
+        ["int8_load_and_calibration_seconds"] = int8Load,
+        ["fp32_images_per_second"] = batch / fp32Seconds,
+        ["int8_images_per_second"] = batch / int8Seconds,
+        ["speedup"] = fp32Seconds / int8Seconds,
+        ["images"] = files.Length,
+        ["cosine_min"] = cosines[0],
+        ["cosine_median"] = cosines[cosines.Length / 2],
+        ["top5_same"] = overlap,
+    });
+}
+
+static double Top5Overlap(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b)
+{
+    int[] Top5(IReadOnlyList<float[]> v, int q) => Enumerable.Range(0, v.Count).Where(i => i != q).OrderByDescending(i => TensorPrimitives.CosineSimilarity(v[q], v[i])).Take(5).ToArray();
+    var same = 0;
+    for (var q = 0; q < a.Count; q++)
+    {
+        same += Top5(a, q).Intersect(Top5(b, q)).Count();
+    }
+
+    return same / (5.0 * a.Count);
+}
 
 static int IndexFolder(OnnxFeatureExtractor extractor, string folder, int workers)
 {

@@ -316,6 +316,48 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
         return results;
     }
 
+    /// <summary>Runs the model with extra outputs and returns each one's (min, max) over <paramref name="images"/> (int8 calibration).</summary>
+    internal async Task<IReadOnlyList<(float Min, float Max)>> ActivationRangesAsync(IReadOnlyList<PreprocessedImage> images, int count, Func<int, string> name, CancellationToken cancellationToken)
+    {
+        var ranges = Enumerable.Repeat((Min: float.PositiveInfinity, Max: float.NegativeInfinity), count).ToArray();
+        var names = Enumerable.Range(0, count).Select(name).ToArray();
+        for (var start = 0; start < images.Count; start += _batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = images.Skip(start).Take(_batchSize).ToArray();
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Run(
+                    () =>
+                    {
+                        var size = Spec.InputSize;
+                        var input = new float[batch.Length * 3 * size * size];
+                        for (var i = 0; i < batch.Length; i++)
+                        {
+                            batch[i].Data.Span.CopyTo(input.AsSpan(i * 3 * size * size));
+                        }
+
+                        using var value = OrtValue.CreateTensorValueFromMemory(input, [batch.Length, 3, size, size]);
+                        using var runOptions = new RunOptions();
+                        using var outputs = _session.Run(runOptions, _inputNames, [value], names);
+                        for (var k = 0; k < count; k++)
+                        {
+                            var data = outputs[k].GetTensorDataAsSpan<float>();
+                            ranges[k] = (Math.Min(ranges[k].Min, System.Numerics.Tensors.TensorPrimitives.Min(data)), Math.Max(ranges[k].Max, System.Numerics.Tensors.TensorPrimitives.Max(data)));
+                        }
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        return ranges.Select(r => (r.Min, r.Max)).ToArray();
+    }
+
     private static float[] GlobalAverage(ReadOnlySpan<float> chw, int channels)
     {
         var plane = chw.Length / channels;
