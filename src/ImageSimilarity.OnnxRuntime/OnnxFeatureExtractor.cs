@@ -208,6 +208,9 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
     }
 
     /// <summary>Creates the ONNX Runtime session; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
+    internal static InferenceSession CreateSession(string path, byte[] model, int threadCount) => CreateSession(path, model, new OnnxExtractorOptions { ThreadCount = threadCount });
+
+    /// <summary>Creates the ONNX Runtime session with the extractor's threads and spinning; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
     internal static InferenceSession CreateSession(string path, byte[] model, OnnxExtractorOptions extractorOptions)
     {
         using var options = new SessionOptions
