@@ -1,9 +1,10 @@
 using System.Globalization;
 using ImageSimilarity.PgVector.Benchmarks;
 
-// PgVectorBenchmarks features --images DIR --count N --out FILE [--threads T]
-// PgVectorBenchmarks search --features FILE --queries Q --sizes 20000,100000 --candidates 40,100,200,400,800 [--out results.md]
-// PgVectorBenchmarks distributed --images DIR --count N --workers 1|2 --cli PATH
+// PgVectorBenchmarks search --features FILE [--dims 4096] [--queries 200] [--sizes 20000,100000] [--candidates 40,...,1000] [--codes sign,median] [--out results.md]
+//     (FILE from benchmarks/RealisticFeatures, e.g. /work/big/features/resnet18-4096.f32)
+// PgVectorBenchmarks search --quick      (2,000 synthetic rows, a few tens of seconds: CI)
+// PgVectorBenchmarks distributed --images DIR [--count 200] [--workers 1,2]
 string Arg(string name, string? fallback = null)
 {
     var i = Array.IndexOf(args, name);
@@ -12,7 +13,6 @@ string Arg(string name, string? fallback = null)
 
 return args.FirstOrDefault() switch
 {
-    "features" => await FeaturesCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count"), CultureInfo.InvariantCulture), Arg("--out"), int.Parse(Arg("--threads", "0"), CultureInfo.InvariantCulture)),
     "search" => await SearchCommand.RunAsync(
         args.Contains("--features") ? Arg("--features") : null,
         int.Parse(Arg("--dims", "4096"), CultureInfo.InvariantCulture),
@@ -23,13 +23,13 @@ return args.FirstOrDefault() switch
         Arg("--codes", "sign,median").Split(',').Select(s => Enum.Parse<ImageSimilarity.PgVector.BinaryCodeKind>(s, ignoreCase: true)).ToArray(),
         args.Contains("--out") ? Arg("--out") : null,
         args.Contains("--quick")),
-    "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "32"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
-    "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3], args[4]),
+    "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "200"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
+    "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: PgVectorBenchmarks features|search|distributed ... (see Program.cs)");
+    Console.Error.WriteLine("usage: PgVectorBenchmarks search|distributed ... (see Program.cs)");
     return 2;
 }
