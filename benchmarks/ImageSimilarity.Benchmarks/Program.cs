@@ -12,6 +12,12 @@ if (args is ["--quick", ..])
     return await ImageSimilarity.Benchmarks.QuickCheck.RunAsync(args);
 }
 
+if (args is ["--kernels", ..])
+{
+    // Where a scan's time goes: each kernel with the rows in cache and in memory, one thread (see docs/storage.md).
+    return ImageSimilarity.Benchmarks.KernelProbe.Run(args);
+}
+
 if (args is ["--storage", ..])
 {
     // The SQLite index against the old single-file store, interleaved (see docs/storage.md).

@@ -16,8 +16,9 @@ using ImageSimilarity.Storage;
 //       (preprocessed inputs in memory), then, given the ML.NET peer's features (same sorted file order), how far
 //       they are from ours (cosine) and the leave-one-out retrieval quality of both.
 //       --compare-only skips the timings.
-//   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8]
-//       model only, batch N: TorchSharp fp32, TorchSharp bf16, the ONNX Runtime engine (fp32), and what auto picks.
+//   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8] [--remeasure | --rule]
+//       model only, batch N: TorchSharp fp32, the ONNX Runtime engine (fp32), TorchSharp bf16, each marked with
+//       whether auto picks it (auto: the cached measurement for this CPU model, measured first if there is none).
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: ResNet18Throughput resnet18 IMAGE_FOLDER [--repeat 3] [--batch 8] [--mlnet-features F.f32] | vgg16 WEIGHTS [--repeat 3] [--batch 8]");
@@ -84,7 +85,14 @@ else if (args[0] == "vgg16")
     var weights = Path.GetFullPath(args[1]);
     var random = new Random(1);
     var prepared = Enumerable.Range(0, batch).Select(i => new PreprocessedImage($"r{i}", Enumerable.Range(0, 3 * 224 * 224).Select(_ => (random.NextSingle() * 4) - 2).ToArray(), 3, 224, 224)).ToList();
-    var auto = Vgg16EngineSelector.Choose(null, null);
+    // What auto picks here: measured at its first use on this CPU model (or read from the cache), like the CLI does;
+    // --remeasure measures again, --rule applies the CPU rule instead.
+    var auto = Vgg16EngineSelector.ChooseAsync(
+        null,
+        null,
+        new Vgg16ExtractorOptions { WeightsPath = weights },
+        new Vgg16AutoOptions { Remeasure = Array.IndexOf(args, "--remeasure") >= 0, Measure = Array.IndexOf(args, "--rule") < 0 }).GetAwaiter().GetResult();
+    Print(new() { ["auto"] = $"{auto.Engine} {auto.Precision}", ["source"] = auto.Source.ToString(), ["reason"] = auto.Reason, ["cpu"] = cpu });
     foreach (var (name, choice) in new[]
     {
         ("torchsharp-fp32", new Vgg16EngineChoice(Vgg16Engine.TorchSharp, ComputePrecision.Float32, "fixed")),
@@ -102,6 +110,7 @@ else if (args[0] == "vgg16")
             ["model"] = "vgg16",
             ["engine"] = name,
             ["auto_picks_this"] = auto.Engine == choice.Engine && auto.Precision == choice.Precision,
+            ["cpu"] = cpu,
             ["batch"] = batch,
             ["load_seconds"] = loadSeconds,
             ["seconds_per_batch"] = seconds,
@@ -109,7 +118,6 @@ else if (args[0] == "vgg16")
         });
     }
 
-    Print(new() { ["auto"] = $"{auto.Engine} {auto.Precision}", ["reason"] = auto.Reason });
 }
 
 return 0;

@@ -18,10 +18,21 @@ internal static class WebApp
         var services = builder.Services;
         var configuration = builder.Configuration;
         var librarySection = configuration.GetSection(LibrarySection);
-        ModelRegistration.AddModel(services, configuration, librarySection);
+
+        // The index: a PostgreSQL table when a connection string is configured, else the CLI's index file. Either way
+        // the model settings the CLI recorded with it are the defaults.
+        IReadOnlyDictionary<string, string>? recorded = null;
+        if (PostgresStore.Connection(configuration) is { } connection)
+        {
+            var pgOptions = PostgresStore.Options(configuration);
+            recorded = PostgresStore.RecordedProperties(connection, pgOptions);
+            PostgresStore.Add(services, connection, pgOptions);
+        }
+
+        ModelRegistration.AddModel(services, configuration, librarySection, recorded);
         services.AddImageSimilarity(librarySection);
         services.AddOptions<ImageSimilarityOptions>()
-            .PostConfigure<ILoggerFactory>((options, logs) => IndexDefaults.Apply(options, librarySection, logs.CreateLogger(typeof(IndexDefaults))));
+            .PostConfigure<ILoggerFactory>((options, logs) => IndexDefaults.Apply(options, librarySection, logs.CreateLogger(typeof(IndexDefaults)), recorded));
 
         services.AddOptions<WebAppOptions>()
             .Bind(configuration.GetSection(WebAppOptions.SectionName))

@@ -83,7 +83,6 @@ internal static class IndexCommand
         var properties = existing?.Properties.AsReadOnly();
         var modelName = selection.Resolve(parseResult, indexPath, properties);
         var loaded = await selection.LoadAsync(modelName, parseResult, model, options, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
-        loaded.ReportChoice();
         using var extractor = loaded.Extractor;
         await using var created = existing is null
             ? await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)

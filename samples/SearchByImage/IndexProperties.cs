@@ -9,4 +9,5 @@ internal static class IndexProperties
     public const string Folders = "folders";
     public const string Model = "model";
     public const string Engine = "engine";
+    public const string AutoChoice = "auto-choice";
 }

@@ -51,6 +51,7 @@ internal static class InfoCommand
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("updated", store.UpdatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("weights", settings.WeightsPath ?? "unknown"),
+            ("engine choice", store.Properties.GetValueOrDefault(IndexProperties.AutoChoice) ?? "fixed on the command line"),
             ("folders", store.Properties.TryGetValue(IndexProperties.Folders, out var folders) ? folders.Replace('\n', ' ') : "none"),
         };
 
@@ -73,6 +74,7 @@ internal static class InfoCommand
                 writer.WriteString("createdUtc", store.CreatedUtc);
                 writer.WriteString("updatedUtc", store.UpdatedUtc);
                 writer.WriteString("weights", settings.WeightsPath);
+                writer.WriteString("autoChoice", store.Properties.GetValueOrDefault(IndexProperties.AutoChoice));
                 writer.WriteEndObject();
             });
             return 0;

@@ -32,7 +32,7 @@ internal sealed class ModelSelection
         });
         Engine = new Option<string?>("--engine")
         {
-            Description = "What runs VGG16: torchsharp (fp32 or bf16), onnxruntime (fp32), or auto (the faster one on this CPU; with --precision auto, also the precision)."
+            Description = "What runs VGG16: torchsharp (fp32 or bf16), onnxruntime (fp32), or auto (the faster one on this CPU, timed for a few seconds at the first use on a CPU model and cached; with --precision auto, also the precision; IMAGESIMILARITY_AUTO_MEASURE=0 uses a CPU rule instead)."
                 + (fromIndex ? " Default: what the index was built with, else torchsharp." : " Default: torchsharp."),
         };
         Engine.AcceptOnlyFromAmong("torchsharp", "onnxruntime", "auto");
@@ -95,7 +95,7 @@ internal sealed class ModelSelection
 
         Vgg16Engine? engine = engineText switch { "auto" => null, "onnxruntime" => Vgg16Engine.OnnxRuntime, _ => Vgg16Engine.TorchSharp };
         ComputePrecision? precision = precisionText switch { "auto" => null, "bf16" => ComputePrecision.BFloat16, _ => ComputePrecision.Float32 };
-        var choice = Vgg16EngineSelector.Choose(engine, precision);
+        var choice = await Vgg16EngineSelector.ChooseAsync(engine, precision, vgg16, logger: StderrLogger.Instance, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
         var loaded = await Vgg16EngineSelector.LoadAsync(choice, vgg16, progress, cancellationToken).ConfigureAwait(false);
         var weightsPath = loaded switch
         {
@@ -120,20 +120,19 @@ internal sealed class ModelSelection
         /// <summary>Gets the VGG16 preprocessing preset in effect (the weights' own when none was asked for); null for other models.</summary>
         public string? Preset => Extractor is IPreprocessingFeatureExtractor { Preprocessor: ImagePreprocessor p } && Model == Vgg16 ? ModelOptions.Name(p.Preset) : null;
 
-        /// <summary>Says on stderr what "auto" picked (stdout may be JSON).</summary>
-        public void ReportChoice()
-        {
-            if (AutoReason is not null)
-            {
-                Console.Error.WriteLine($"auto: {Engine} {Precision} ({AutoReason})");
-            }
-        }
-
         public void Record(IDictionary<string, string> properties)
         {
             properties[IndexProperties.Model] = Model;
             properties[IndexProperties.Engine] = Engine;
             properties[IndexProperties.Precision] = Precision;
+            if (AutoReason is not null)
+            {
+                properties[IndexProperties.AutoChoice] = $"{Engine} {Precision}: {AutoReason}";
+            }
+            else
+            {
+                properties.Remove(IndexProperties.AutoChoice);
+            }
             if (WeightsPath is not null && Model == Vgg16)
             {
                 properties[IndexProperties.WeightsPath] = WeightsPath;

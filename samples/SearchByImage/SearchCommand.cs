@@ -103,7 +103,6 @@ internal static class SearchCommand
             var options = model.Read(parseResult, settings.WeightsPath, settings.Preset, settings.Precision);
             var properties = store.Properties.AsReadOnly();
             var loaded = await selection.LoadAsync(selection.Resolve(parseResult, request.Index, properties), parseResult, model, options, properties, request.Json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
-            loaded.ReportChoice();
             using var extractor = loaded.Extractor;
             var searcher = new SimilaritySearcher(extractor, store);
             results = await searcher.SearchAsync(ImageInput.FromFile(queryPath), searchOptions, cancellationToken).ConfigureAwait(false);

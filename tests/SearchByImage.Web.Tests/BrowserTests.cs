@@ -70,6 +70,37 @@ public sealed class BrowserTests(SeedIndex index)
         wait.Until(d => AllThumbnailsLoaded(d));
         Screenshot(driver, $"{screen}-by-id.png");
 
+        // Drag and drop: a real DataTransfer holding a File with the bytes of cat1.jpeg, dropped on the drop zone.
+        var cat = Path.Combine(index.ImagesFolder, "cat1.jpeg");
+        DispatchFile(driver, cat, "cat1.jpeg", "image/jpeg", """
+            const zone = document.getElementById("drop-zone");
+            zone.dispatchEvent(new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            """);
+        wait.Until(d => d.FindElement(By.Id("query-name")).Text == "cat1.jpeg" && !d.FindElement(By.Id("busy")).Displayed && Results(d).Count == 9);
+        var dropped = Results(driver);
+        Assert.Equal("cat1.jpeg", dropped[0].Id);
+        Assert.True(dropped[0].Score > 0.999f, $"{dropped[0].Score}");
+        Assert.Equal(dropped.Select(r => r.Score).OrderDescending(), dropped.Select(r => r.Score));
+        Assert.DoesNotContain("?id=", driver.Url, StringComparison.Ordinal);
+        wait.Until(d => AllThumbnailsLoaded(d));
+        Screenshot(driver, $"{screen}-drop.png");
+
+        // Paste: a real ClipboardEvent whose clipboardData holds a PNG file, as a screenshot pasted with Ctrl+V
+        // arrives (the browser names it image.png); the seed sample's PNGs are named .jpeg.
+        var png = Directory.EnumerateFiles(index.ImagesFolder).Order(StringComparer.Ordinal).First(f => File.ReadAllBytes(f).AsSpan().StartsWith((byte[])[0x89, (byte)'P', (byte)'N', (byte)'G']));
+        DispatchFile(driver, png, "image.png", "image/png", """
+            document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+            """);
+        wait.Until(d => d.FindElement(By.Id("query-name")).Text == "image.png" && !d.FindElement(By.Id("busy")).Displayed && Results(d).Count == 9);
+        var pasted = Results(driver);
+        Assert.Equal(Path.GetFileName(png), pasted[0].Id);
+        Assert.True(pasted[0].Score > 0.999f, $"{pasted[0].Score}");
+        Assert.NotEqual(dropped.Select(r => r.Id), pasted.Select(r => r.Id));
+        wait.Until(d => AllThumbnailsLoaded(d));
+        Screenshot(driver, $"{screen}-paste.png");
+
         // A file that is not an image gets a clear message.
         var text = Path.Combine(index.Scratch, $"notes-{screen}.jpg");
         await File.WriteAllTextAsync(text, "not a picture");
@@ -81,6 +112,18 @@ public sealed class BrowserTests(SeedIndex index)
         var problems = driver.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level >= LogLevel.Severe && !e.Message.Contains("415", StringComparison.Ordinal)).ToList();
         Assert.True(problems.Count == 0, string.Join("\n", problems.Select(p => p.Message)));
     }
+
+    /// <summary>Puts a file with the bytes of <paramref name="path"/> into a new DataTransfer (<c>transfer</c>) in the page and runs <paramref name="dispatch"/> with it.</summary>
+    private static void DispatchFile(IWebDriver driver, string path, string name, string type, string dispatch)
+        => ((IJavaScriptExecutor)driver).ExecuteScript(
+            """
+            const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], arguments[1], { type: arguments[2] }));
+            """ + dispatch,
+            Convert.ToBase64String(File.ReadAllBytes(path)),
+            name,
+            type);
 
     private static List<(string Id, string Name, float Score)> Results(IWebDriver driver)
         => driver.FindElements(By.CssSelector("#results .result button")).Select(b => (

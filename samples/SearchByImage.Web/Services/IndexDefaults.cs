@@ -26,27 +26,38 @@ internal static class IndexDefaults
             ? fromEnv
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ImageSimilarity", "index.db");
 
-    public static void Apply(ImageSimilarityOptions options, IConfiguration section, ILogger logger)
+    /// <param name="options">The library's options, filled in place.</param>
+    /// <param name="section">The "ImageSimilarity" section (what the user set explicitly).</param>
+    /// <param name="logger">Where to say what was chosen.</param>
+    /// <param name="recorded">The properties recorded with a PostgreSQL table, or <see langword="null"/> to read the index file's.</param>
+    public static void Apply(ImageSimilarityOptions options, IConfiguration section, ILogger logger, IReadOnlyDictionary<string, string>? recorded = null)
     {
-        if (string.IsNullOrEmpty(options.IndexPath))
-        {
-            options.IndexPath = DefaultIndexPath;
-        }
-
-        if (!File.Exists(options.IndexPath))
-        {
-            logger.LogWarning("The index file {IndexPath} does not exist yet: the app starts with an empty index. Build one with: dotnet run --project samples/SearchByImage -- index <folder> --index {IndexPath}", options.IndexPath, options.IndexPath);
-            return;
-        }
-
         IReadOnlyDictionary<string, string> properties;
-        try
+        if (recorded is not null)
         {
-            properties = EmbeddedVectorStore.ReadInfoAsync(options.IndexPath).GetAwaiter().GetResult().Properties;
+            properties = recorded;
         }
-        catch (IndexFileException)
+        else
         {
-            return; // Opening the store reports the problem with the file name.
+            if (string.IsNullOrEmpty(options.IndexPath))
+            {
+                options.IndexPath = DefaultIndexPath;
+            }
+
+            if (!File.Exists(options.IndexPath))
+            {
+                logger.LogWarning("The index file {IndexPath} does not exist yet: the app starts with an empty index. Build one with: dotnet run --project samples/SearchByImage -- index <folder> --index {IndexPath}", options.IndexPath, options.IndexPath);
+                return;
+            }
+
+            try
+            {
+                properties = EmbeddedVectorStore.ReadInfoAsync(options.IndexPath).GetAwaiter().GetResult().Properties;
+            }
+            catch (IndexFileException)
+            {
+                return; // Opening the store reports the problem with the file name.
+            }
         }
 
         if (section["Preset"] is null && properties.TryGetValue(PresetProperty, out var preset))

@@ -1,4 +1,5 @@
 using ImageSimilarity.Extraction;
+using ImageSimilarity.PgVector;
 using ImageSimilarity.Search;
 using ImageSimilarity.Storage;
 using Microsoft.Extensions.Options;
@@ -14,15 +15,16 @@ internal sealed class IndexStatusService(SimilaritySearcher searcher, Extraction
         var store = searcher.Store;
         var count = await store.CountAsync(cancellationToken).ConfigureAwait(false);
         var embedded = store as EmbeddedVectorStore;
+        var pg = store as PgVectorStore;
         var o = options.Value;
         return new IndexStatus(
             count,
             store.ModelId,
             store.Dimension,
-            embedded?.Precision.ToString(),
+            embedded?.Precision.ToString() ?? pg?.Precision.ToString(),
             (searcher.Extractor as Vgg16FeatureExtractor)?.Precision.ToString(),
             embedded?.UpdatedUtc,
-            embedded?.FilePath is { } path ? Path.GetFileName(path) : null,
+            embedded?.FilePath is { } path ? Path.GetFileName(path) : pg is not null ? $"PostgreSQL table {pg.TableName}" : null,
             queue.Pending,
             queue.Capacity,
             o.MaxUploadBytes,

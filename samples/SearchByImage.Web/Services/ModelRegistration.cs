@@ -17,10 +17,15 @@ internal static class ModelRegistration
     private const string ModelProperty = "model";
 
     /// <summary>Registers the chosen ONNX Runtime model before <c>AddImageSimilarity</c>; VGG16 needs nothing here.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The app's configuration.</param>
+    /// <param name="librarySection">The "ImageSimilarity" section (the index file).</param>
+    /// <param name="recorded">The properties recorded with a PostgreSQL table, or <see langword="null"/> to read the index file's.</param>
     /// <returns>The model's name, for the log.</returns>
-    public static string AddModel(IServiceCollection services, IConfiguration configuration, IConfiguration librarySection)
+    public static string AddModel(IServiceCollection services, IConfiguration configuration, IConfiguration librarySection, IReadOnlyDictionary<string, string>? recorded = null)
     {
-        var model = configuration[ModelKey] is { Length: > 0 } configured ? configured : RecordedModel(librarySection) ?? "vgg16";
+        var fromIndex = recorded is null ? RecordedModel(librarySection) : recorded.GetValueOrDefault(ModelProperty);
+        var model = configuration[ModelKey] is { Length: > 0 } configured ? configured : fromIndex ?? "vgg16";
         if (model.Equals("resnet18", StringComparison.OrdinalIgnoreCase))
         {
             services.AddImageSimilarityResNet18();

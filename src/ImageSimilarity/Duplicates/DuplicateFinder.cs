@@ -8,24 +8,30 @@ namespace ImageSimilarity.Duplicates;
 /// <summary>
 /// Finds groups of near-identical images (resized, recompressed, slightly cropped, brightened, mirrored or rotated
 /// copies) in a store: a batched k-nearest-neighbour search of every stored vector, the pairs at or above a
-/// similarity threshold, and union-find into groups.
+/// similarity threshold joined into candidate groups, and each candidate split so that every member is at or above
+/// the threshold to its group's keeper (no chaining of distinct images through copies similar to both).
 /// </summary>
 /// <remarks>
-/// Memory stays bounded: one batch of query vectors, the k neighbours of each, the links found and one integer per
-/// image (no n x n matrix). Time is about n / batch size batched scans of the store. Thread-safe (no shared state).
+/// Works on any <see cref="IVectorStore"/>: the embedded store is searched with one batched scan per
+/// <see cref="DuplicateFinderOptions.BatchSize"/> images (<see cref="EmbeddedVectorStore.SearchBatchAsync"/>), other
+/// stores (PostgreSQL) with that many concurrent <see cref="IVectorStore.SearchAsync"/> calls. Memory stays bounded:
+/// one batch of query vectors, the k neighbours of each, the links found and one integer per image (no n x n matrix).
+/// Thread-safe (no shared state).
 /// </remarks>
 public static class DuplicateFinder
 {
     /// <summary>Finds the groups of near-duplicates among all records of <paramref name="store"/>.</summary>
-    /// <param name="store">The store.</param>
+    /// <param name="store">The store: the embedded store, PostgreSQL, or any other <see cref="IVectorStore"/>.</param>
     /// <param name="options">Threshold, neighbours and batch size; <see langword="null"/> for <see cref="DuplicateFinderOptions.Default"/>.</param>
     /// <param name="progress">Receives progress after each batch, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the search.</param>
     /// <returns>The groups of two or more images, largest first (then by keeper id).</returns>
-    public static async Task<IReadOnlyList<DuplicateGroup>> FindAsync(EmbeddedVectorStore store, DuplicateFinderOptions? options = null, IProgress<DuplicateProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <remarks>Without an explicit <see cref="DuplicateFinderOptions.Threshold"/> the threshold is the measured default of the store's model, <see cref="DuplicateFinderOptions.DefaultThresholdFor"/>.</remarks>
+    public static async Task<IReadOnlyList<DuplicateGroup>> FindAsync(IVectorStore store, DuplicateFinderOptions? options = null, IProgress<DuplicateProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         options ??= DuplicateFinderOptions.Default;
+        var threshold = options.Threshold ?? DuplicateFinderOptions.DefaultThresholdFor(store.ModelId);
         var records = new List<VectorRecord>();
         await foreach (var record in store.ListAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -41,7 +47,7 @@ public static class DuplicateFinder
 
         var sets = new UnionFind(records.Count);
         long links = 0;
-        var search = new VectorSearchOptions { Top = options.Neighbours + 1, MinSimilarity = options.Threshold };
+        var search = new VectorSearchOptions { Top = options.Neighbours + 1, MinSimilarity = threshold };
         for (var start = 0; start < records.Count; start += options.BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -58,7 +64,7 @@ public static class DuplicateFinder
                 }
             }
 
-            var results = await store.SearchBatchAsync(queries, search, cancellationToken).ConfigureAwait(false);
+            var results = await SearchBatchAsync(store, queries, search, cancellationToken).ConfigureAwait(false);
             for (var q = 0; q < results.Count; q++)
             {
                 foreach (var hit in results[q])
@@ -74,10 +80,11 @@ public static class DuplicateFinder
         }
 
         var groups = new List<DuplicateGroup>();
-        foreach (var members in Enumerable.Range(0, records.Count).GroupBy(sets.Find).Where(g => g.Count() > 1))
+        foreach (var candidate in Enumerable.Range(0, records.Count).GroupBy(sets.Find).Where(g => g.Skip(1).Any()))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            groups.Add(await DescribeAsync(store, members.Select(i => records[i]).ToArray(), cancellationToken).ConfigureAwait(false));
+            var members = candidate.Select(i => records[i]).ToArray();
+            groups.AddRange(await SplitAsync(store, members, threshold, options.RequireSimilarityToKeeper, cancellationToken).ConfigureAwait(false));
         }
 
         return groups
@@ -86,36 +93,76 @@ public static class DuplicateFinder
             .ToArray();
     }
 
-    private static async Task<DuplicateGroup> DescribeAsync(EmbeddedVectorStore store, VectorRecord[] members, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<IReadOnlyList<VectorSearchResult>>> SearchBatchAsync(IVectorStore store, List<ReadOnlyMemory<float>> queries, VectorSearchOptions search, CancellationToken cancellationToken)
     {
-        var described = members.Select(Describe).ToArray();
-        var keeper = described
-            .OrderByDescending(m => (long)m.Width * m.Height)
-            .ThenBy(m => m.LastWriteUtc ?? DateTimeOffset.MaxValue)
-            .ThenBy(m => m.Id, StringComparer.Ordinal)
-            .First();
-        var keeperRecord = await store.GetAsync(keeper.Id, cancellationToken).ConfigureAwait(false);
-        var keeperSha = members.First(m => m.Id == keeper.Id).Metadata.GetValueOrDefault(RecordMetadata.Sha256);
-        var scored = new List<DuplicateMember>(described.Length);
-        for (var i = 0; i < described.Length; i++)
+        if (store is EmbeddedVectorStore embedded)
         {
-            var member = described[i];
-            var similarity = 1f;
-            if (member.Id != keeper.Id && keeperRecord is not null && await store.GetAsync(member.Id, cancellationToken).ConfigureAwait(false) is { } record)
-            {
-                similarity = TensorPrimitives.CosineSimilarity(keeperRecord.Vector.Span, record.Vector.Span);
-            }
-
-            var sha = members[i].Metadata.GetValueOrDefault(RecordMetadata.Sha256);
-            var exact = member.Id != keeper.Id && sha is not null && string.Equals(sha, keeperSha, StringComparison.Ordinal);
-            scored.Add(member with { Similarity = similarity, IsExactCopy = exact });
+            return await embedded.SearchBatchAsync(queries, search, cancellationToken).ConfigureAwait(false);
         }
 
-        return new DuplicateGroup(scored
-            .OrderByDescending(m => m.Id == keeper.Id)
-            .ThenByDescending(m => m.Similarity)
-            .ThenBy(m => m.Id, StringComparer.Ordinal)
-            .ToArray());
+        var results = new IReadOnlyList<VectorSearchResult>[queries.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancellationToken };
+        await Parallel.ForAsync(0, queries.Count, parallel, async (q, ct) => results[q] = await store.SearchAsync(queries[q], search, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Turns one connected set of links into groups: the best keeper candidate left (most pixels, then oldest, then
+    /// smallest id) takes every remaining member at or above the threshold to it, until none is left. Without the
+    /// keeper guard the whole set is one group.
+    /// </summary>
+    private static async Task<IReadOnlyList<DuplicateGroup>> SplitAsync(IVectorStore store, VectorRecord[] members, float threshold, bool requireSimilarityToKeeper, CancellationToken cancellationToken)
+    {
+        var described = members.Select(Describe).ToArray();
+        var order = Enumerable.Range(0, members.Length)
+            .OrderByDescending(i => (long)described[i].Width * described[i].Height)
+            .ThenBy(i => described[i].LastWriteUtc ?? DateTimeOffset.MaxValue)
+            .ThenBy(i => described[i].Id, StringComparer.Ordinal)
+            .ToList();
+
+        // Vectors of this candidate set only (a set is small unless the threshold is far too low); a member deleted
+        // since the search has none and is left out.
+        var vectors = new float[]?[members.Length];
+        for (var i = 0; i < members.Length; i++)
+        {
+            vectors[i] = (await store.GetAsync(members[i].Id, cancellationToken).ConfigureAwait(false))?.Vector.ToArray();
+        }
+
+        order.RemoveAll(i => vectors[i] is null);
+        var groups = new List<DuplicateGroup>();
+        while (order.Count > 1)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var keeper = order[0];
+            var taken = new List<DuplicateMember> { described[keeper] with { Similarity = 1f } };
+            var keeperSha = members[keeper].Metadata.GetValueOrDefault(RecordMetadata.Sha256);
+            var left = new List<int>();
+            foreach (var i in order.Skip(1))
+            {
+                var similarity = TensorPrimitives.CosineSimilarity(vectors[keeper]!, vectors[i]!);
+                if (requireSimilarityToKeeper && similarity < threshold)
+                {
+                    left.Add(i);
+                    continue;
+                }
+
+                var sha = members[i].Metadata.GetValueOrDefault(RecordMetadata.Sha256);
+                var exact = sha is not null && string.Equals(sha, keeperSha, StringComparison.Ordinal);
+                taken.Add(described[i] with { Similarity = similarity, IsExactCopy = exact });
+            }
+
+            if (taken.Count > 1)
+            {
+                groups.Add(new DuplicateGroup(taken
+                    .Take(1)
+                    .Concat(taken.Skip(1).OrderByDescending(m => m.Similarity).ThenBy(m => m.Id, StringComparer.Ordinal))
+                    .ToArray()));
+            }
+
+            order = left;
+        }
+
+        return groups;
     }
 
     private static DuplicateMember Describe(VectorRecord record)

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace ImageSimilarity.Storage;
@@ -162,7 +161,7 @@ public sealed partial class EmbeddedVectorStore
                 for (var q = 0; q < queries.Length; q++)
                 {
                     _scaledQueries[q] = new float[queries[q].Length];
-                    TensorPrimitives.Multiply(queries[q], VectorKernels.HalfQueryScale, _scaledQueries[q]);
+                    VectorKernels.PrepareHalfQuery(queries[q], _scaledQueries[q]);
                 }
 
                 _scaledQuery = _scaledQueries[0];
@@ -204,7 +203,22 @@ public sealed partial class EmbeddedVectorStore
                     {
                         var heap = heaps[0];
                         var query = _scaledQuery!;
-                        for (var r = 0; r < n; r++)
+                        var r = 0;
+                        for (; r + 1 < n; r += 2)
+                        {
+                            VectorKernels.DotHalf2(data.Slice(r * dim, dim), data.Slice((r + 1) * dim, dim), query, out var s0, out var s1);
+                            if (s0 >= heap.Threshold && Accept(row + r))
+                            {
+                                heap.Push(s0, row + r);
+                            }
+
+                            if (s1 >= heap.Threshold && Accept(row + r + 1))
+                            {
+                                heap.Push(s1, row + r + 1);
+                            }
+                        }
+
+                        if (r < n)
                         {
                             var score = VectorKernels.DotHalf(data.Slice(r * dim, dim), query);
                             if (score >= heap.Threshold && Accept(row + r))

@@ -76,6 +76,14 @@ public sealed class DuplicatesCommandTests(ITestOutputHelper output) : IDisposab
         {
             Assert.True(group.Count(id => !id.StartsWith("copies/", StringComparison.Ordinal)) <= 1, "distinct originals grouped: " + string.Join(", ", group));
         }
+
+        // The precision/recall of "same original" pairs that docs/duplicates.md quotes for this model.
+        await using var store = await EmbeddedVectorStore.OpenAsync(index);
+        Assert.Equal(DuplicateFinderOptions.DefaultThreshold, json.GetProperty("threshold").GetSingle());
+        var score = PairScores.Score(await DuplicateFinder.FindAsync(store), store.GetIds());
+        output.WriteLine($"default {DuplicateFinderOptions.DefaultThreshold}: precision {score.Precision:F4} recall {score.Recall:F4} ({score.Right}/{score.Truth} true pairs, {score.Predicted} predicted)");
+        output.WriteLine(await PairScores.SweepAsync(store, [0.95f, 0.96f, 0.97f, 0.975f, 0.978f, 0.981f, 0.984f, 0.987f, 0.99f]));
+        Assert.Equal(1.0, score.Precision);
     }
 
     /// <summary>How far apart copies and distinct originals are: the numbers docs/duplicates.md quotes.</summary>

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace ImageSimilarity.Storage;
 
 public sealed class VectorKernelsTests
@@ -61,8 +59,8 @@ public sealed class VectorKernelsTests
     {
         var halves = SpecialHalves(length);
         var query = TestVectors.Random(new Random(length + 1), length);
-        var scaled = new float[length];
-        TensorPrimitives.Multiply(query, VectorKernels.HalfQueryScale, scaled);
+        var prepared = new float[length];
+        VectorKernels.PrepareHalfQuery(query, prepared);
         var exact = 0.0;
         var magnitude = 0.0;
         for (var i = 0; i < length; i++)
@@ -71,7 +69,51 @@ public sealed class VectorKernelsTests
             magnitude += Math.Abs((double)(float)halves[i] * query[i]);
         }
 
-        Assert.Equal(exact, VectorKernels.DotHalf(halves, scaled), (1e-6 * magnitude) + 1e-30);
+        Assert.Equal(exact, VectorKernels.DotHalf(halves, prepared), (1e-6 * magnitude) + 1e-30);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void DotHalf2_AnyLength_EqualsTwoDotHalfs(int length)
+    {
+        var x0 = SpecialHalves(length);
+        var x1 = SpecialHalves(length + 5).AsSpan(0, length).ToArray();
+        var query = TestVectors.Random(new Random(length + 3), length);
+        var prepared = new float[length];
+        VectorKernels.PrepareHalfQuery(query, prepared);
+        VectorKernels.DotHalf2(x0, x1, prepared, out var d0, out var d1);
+
+        // The two kernels add in a different order: allow float rounding of the sum of magnitudes.
+        Assert.Equal(VectorKernels.DotHalf(x0, prepared), d0, (1e-6 * Magnitude(x0, query)) + 1e-30);
+        Assert.Equal(VectorKernels.DotHalf(x1, prepared), d1, (1e-6 * Magnitude(x1, query)) + 1e-30);
+    }
+
+    [Fact]
+    public void PrepareHalfQuery_IsAPermutationOfTheScaledQuery()
+    {
+        var query = Enumerable.Range(1, 100).Select(i => (float)i).ToArray();
+        var prepared = new float[query.Length];
+        VectorKernels.PrepareHalfQuery(query, prepared);
+        Assert.Equal(query.Select(v => v * VectorKernels.HalfQueryScale).Order(), prepared.Order());
+        var group = VectorKernels.HalfGroup;
+        if (group > 1)
+        {
+            // Even elements of the first group first, then its odd ones.
+            Assert.Equal(query[0] * VectorKernels.HalfQueryScale, prepared[0]);
+            Assert.Equal(query[2] * VectorKernels.HalfQueryScale, prepared[1]);
+            Assert.Equal(query[1] * VectorKernels.HalfQueryScale, prepared[group / 2]);
+        }
+    }
+
+    private static double Magnitude(Half[] x, float[] y)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            sum += Math.Abs((double)(float)x[i] * y[i]);
+        }
+
+        return sum;
     }
 
     // Normal, subnormal, zero and negative-zero halves of both signs: every case the bit-level widening handles.
