@@ -41,9 +41,10 @@ internal static class DistributedCommand
         await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
         Console.WriteLine("| workers (1 thread each) | images stored | wall time | images/s, whole run | each worker: images in extraction seconds | load average |");
         Console.WriteLine("|---:|---:|---:|---:|---|---|");
-        foreach (var workers in workerCounts)
+        for (var run = 0; run < workerCounts.Length; run++)
         {
-            var table = $"dist_{workers}";
+            var workers = workerCounts[run];
+            var table = $"dist_{run}_{workers}";
             using (var extractor = ResNet18Model.Load(new OnnxExtractorOptions { ThreadCount = 1 }))
             {
                 await using var store = new PgVectorStore(dataSource, extractor.Dimension, extractor.ModelId, new PgVectorStoreOptions { TableName = table });

@@ -1,8 +1,9 @@
 using System.Globalization;
 using ImageSimilarity.PgVector.Benchmarks;
 
-// PgVectorBenchmarks search --features FILE [--dims 4096] [--queries 200] [--sizes 20000,100000] [--candidates 40,...,1000] [--codes sign,median] [--out results.md]
-//     (FILE from benchmarks/RealisticFeatures, e.g. /work/big/features/resnet18-4096.f32)
+// PgVectorBenchmarks search --features FILE [--dims 4096] [--queries 200] [--sizes 20000,100000] [--candidates 40,...,1000] [--codes sign,median] [--sources 88] [--out results.md]
+//     (FILE from benchmarks/RealisticFeatures, e.g. /work/big/features/resnet18-4096.f32; --sources 88 adds recall with the
+//     query's own source image excluded: row r is an augmentation of source r % 88)
 // PgVectorBenchmarks search --quick      (2,000 synthetic rows, a few tens of seconds: CI)
 // PgVectorBenchmarks distributed --images DIR [--count 200] [--workers 1,2]
 string Arg(string name, string? fallback = null)
@@ -22,7 +23,8 @@ return args.FirstOrDefault() switch
         int.Parse(Arg("--exact-queries", "20"), CultureInfo.InvariantCulture),
         Arg("--codes", "sign,median").Split(',').Select(s => Enum.Parse<ImageSimilarity.PgVector.BinaryCodeKind>(s, ignoreCase: true)).ToArray(),
         args.Contains("--out") ? Arg("--out") : null,
-        args.Contains("--quick")),
+        args.Contains("--quick"),
+        int.Parse(Arg("--sources", "0"), CultureInfo.InvariantCulture)),
     "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "200"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
     "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3]),
     _ => Usage(),
