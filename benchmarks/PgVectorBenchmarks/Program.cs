@@ -1,7 +1,7 @@
 using System.Globalization;
 using ImageSimilarity.PgVector.Benchmarks;
 
-// PgVectorBenchmarks search --features FILE [--dims 4096] [--queries 200] [--sizes 20000,100000] [--candidates 40,...,1000] [--codes sign,median] [--sources 88] [--out results.md]
+// PgVectorBenchmarks search --features FILE [--dims 4096] [--queries 200] [--sizes 20000,100000] [--candidates 40,...,1000] [--codes sign,median] [--sources 88] [--m 16] [--ef-construction 200] [--out results.md]
 //     (FILE from benchmarks/RealisticFeatures, e.g. /work/big/features/resnet18-4096.f32; --sources 88 adds recall with the
 //     query's own source image excluded: row r is an augmentation of source r % 88)
 // PgVectorBenchmarks search --quick      (2,000 synthetic rows, a few tens of seconds: CI)
@@ -24,7 +24,9 @@ return args.FirstOrDefault() switch
         Arg("--codes", "sign,median").Split(',').Select(s => Enum.Parse<ImageSimilarity.PgVector.BinaryCodeKind>(s, ignoreCase: true)).ToArray(),
         args.Contains("--out") ? Arg("--out") : null,
         args.Contains("--quick"),
-        int.Parse(Arg("--sources", "0"), CultureInfo.InvariantCulture)),
+        int.Parse(Arg("--sources", "0"), CultureInfo.InvariantCulture),
+        int.Parse(Arg("--m", "16"), CultureInfo.InvariantCulture),
+        int.Parse(Arg("--ef-construction", "200"), CultureInfo.InvariantCulture)),
     "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "200"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
     "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3]),
     _ => Usage(),

@@ -19,7 +19,7 @@ namespace ImageSimilarity.PgVector.Benchmarks;
 /// </summary>
 internal static class SearchCommand
 {
-    public static async Task<int> RunAsync(string? featuresPath, int dimension, int queryCount, int[] sizes, int[] candidateSizes, int exactQueries, BinaryCodeKind[] kinds, string? output, bool quick, int sources)
+    public static async Task<int> RunAsync(string? featuresPath, int dimension, int queryCount, int[] sizes, int[] candidateSizes, int exactQueries, BinaryCodeKind[] kinds, string? output, bool quick, int sources, int m = 16, int efConstruction = 200)
     {
         var rows = quick ? Synthetic(2_000 + queryCount, dimension) : ReadRows(featuresPath ?? throw new ArgumentException("--features FILE is required (or --quick)"), dimension);
         var queries = rows[^queryCount..];
@@ -111,9 +111,9 @@ internal static class SearchCommand
             {
                 var stages = new List<string>();
                 var build = Stopwatch.StartNew();
-                await store.CreateApproximateIndexAsync(new ApproximateIndexOptions { CodeKind = kind, MaintenanceWorkMemory = "1GB" }, new Stages(stages, build));
+                await store.CreateApproximateIndexAsync(new ApproximateIndexOptions { CodeKind = kind, MaintenanceWorkMemory = "1GB", M = m, EfConstruction = efConstruction }, new Stages(stages, build));
                 build.Stop();
-                builds.Add(string.Create(CultureInfo.InvariantCulture, $"{kind.ToString().ToLowerInvariant()} code build {build.Elapsed.TotalSeconds:F1} s: {string.Join("; ", stages)}"));
+                builds.Add(string.Create(CultureInfo.InvariantCulture, $"{kind.ToString().ToLowerInvariant()} code build (m = {m}, ef_construction = {efConstruction}) {build.Elapsed.TotalSeconds:F1} s: {string.Join("; ", stages)}"));
                 foreach (var candidates in candidateSizes)
                 {
                     var options = new PgVectorSearchOptions { Store = new VectorSearchOptions { Top = 10 }, Mode = PgVectorSearchMode.Approximate, Candidates = candidates };
