@@ -89,8 +89,11 @@ try
     await Phase(http, 8, 100, i => ById(http, ids[i % ids.Count]));
 
     var rssSampler = new PeakSampler(server.Id);
+    var (cpu0, load0) = (CpuSeconds(server.Id), Load());
     var up = await Phase(http, options.Clients, options.Uploads, i => Upload(http, uploads[(i * 7) % uploads.Count]));
+    var (cpu1, load1) = (CpuSeconds(server.Id), Load());
     var byId = await Phase(http, options.Clients, options.ById, i => ById(http, ids[(i * 13) % ids.Count]));
+    var (cpu2, load2) = (CpuSeconds(server.Id), Load());
     rssSampler.Stop();
 
     Console.WriteLine();
@@ -100,6 +103,8 @@ try
     Console.WriteLine(up.Row("search by upload (POST /api/search)"));
     Console.WriteLine(byId.Row("search by id (GET /api/search?id=)"));
     Console.WriteLine();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server CPU time (utime + stime): uploads {cpu1 - cpu0:F1} s ({(cpu1 - cpu0) / up.Elapsed.TotalSeconds * 100:F0} % of one core), by id {cpu2 - cpu1:F2} s ({(cpu2 - cpu1) / byId.Elapsed.TotalSeconds * 100:F0} % of one core)"));
+    Console.WriteLine($"machine load average (1 min) at the start of the uploads {load0}, between the phases {load1}, at the end {load2}");
     Console.WriteLine($"server peak working set (VmHWM, whole life incl. model load): {ProcStatus(server.Id, "VmHWM")}; highest VmRSS sampled during the measured phases: {rssSampler.PeakKiB / 1024.0:F0} MiB; VmRSS now: {ProcStatus(server.Id, "VmRSS")}");
     if (up.Failed + byId.Failed > 0)
     {
@@ -208,6 +213,17 @@ static async Task RunAsync(string file, string[] arguments)
         throw new InvalidOperationException($"{string.Join(' ', arguments)} failed ({p.ExitCode}):\n{await stderr}\n{await stdout}");
     }
 }
+
+// A process's CPU time so far (user + system, from /proc/PID/stat), in seconds.
+static double CpuSeconds(int pid)
+{
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15 (1-based).
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+}
+
+static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
 internal sealed record PhaseResult(int Requests, int Failed, TimeSpan Elapsed, double[] Latencies, List<string> Errors)
 {

@@ -31,6 +31,11 @@ internal static class WebApp
 
         ModelRegistration.AddModel(services, configuration, librarySection, recorded);
         services.AddImageSimilarity(librarySection);
+        if (recorded is not null)
+        {
+            PostgresStore.AddStartupCheck(services);
+        }
+
         services.AddOptions<ImageSimilarityOptions>()
             .PostConfigure<ILoggerFactory>((options, logs) => IndexDefaults.Apply(options, librarySection, logs.CreateLogger(typeof(IndexDefaults)), recorded));
 

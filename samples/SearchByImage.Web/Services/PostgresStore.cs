@@ -30,7 +30,7 @@ internal static class PostgresStore
     public static PgVectorStoreOptions Options(IConfiguration configuration)
         => new() { TableName = configuration[TableKey] is { Length: > 0 } table ? table : PgVectorStoreOptions.Default.TableName };
 
-    /// <summary>Registers the PostgreSQL store (before <c>AddImageSimilarity</c>, so that it does not open an index file) and checks it at start.</summary>
+    /// <summary>Registers the PostgreSQL store (before <c>AddImageSimilarity</c>, so that it does not open an index file).</summary>
     public static void Add(IServiceCollection services, string connection, PgVectorStoreOptions options)
     {
         try
@@ -41,9 +41,10 @@ internal static class PostgresStore
         {
             throw new InvalidOperationException($"{ConnectionKey} is not a valid PostgreSQL connection string: {e.Message}", e);
         }
-
-        services.AddHostedService<PostgresStoreCheck>();
     }
+
+    /// <summary>Opens the table when the app starts (after <c>AddImageSimilarity</c>, whose hosted service loads the model first).</summary>
+    public static void AddStartupCheck(IServiceCollection services) => services.AddHostedService<PostgresStoreCheck>();
 
     /// <summary>
     /// The properties the CLI recorded with the table (model, preset, precision, weights), read at start-up before the
@@ -64,11 +65,12 @@ internal static class PostgresStore
     }
 
     /// <summary>Opens the table when the app starts, so a server that is not reachable or a table of another model stops the start with the store's message.</summary>
-    private sealed class PostgresStoreCheck(IVectorStore store, ILogger<PostgresStoreCheck> logger) : IHostedService
+    /// <remarks>The store is resolved in <see cref="StartAsync"/>: it needs the model's dimension, which the library's hosted service has loaded by then.</remarks>
+    private sealed class PostgresStoreCheck(IServiceProvider services, ILogger<PostgresStoreCheck> logger) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            if (store is PgVectorStore pg)
+            if (services.GetRequiredService<IVectorStore>() is PgVectorStore pg)
             {
                 await pg.InitializeAsync(cancellationToken).ConfigureAwait(false);
                 logger.LogInformation("Serving PostgreSQL table {Table} ({Count} images, model {Model})", pg.TableName, await pg.CountAsync(cancellationToken).ConfigureAwait(false), pg.ModelId);

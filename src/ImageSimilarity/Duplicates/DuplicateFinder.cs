@@ -14,7 +14,8 @@ namespace ImageSimilarity.Duplicates;
 /// <remarks>
 /// Works on any <see cref="IVectorStore"/>: the embedded store is searched with one batched scan per
 /// <see cref="DuplicateFinderOptions.BatchSize"/> images (<see cref="EmbeddedVectorStore.SearchBatchAsync"/>), other
-/// stores (PostgreSQL) with that many concurrent <see cref="IVectorStore.SearchAsync"/> calls. Memory stays bounded:
+/// stores (PostgreSQL) with the batch's queries as <see cref="IVectorStore.SearchAsync"/> calls, as many at a time as
+/// there are cores (at least 2). Memory stays bounded:
 /// one batch of query vectors, the k neighbours of each, the links found and one integer per image (no n x n matrix).
 /// Thread-safe (no shared state).
 /// </remarks>

@@ -1,3 +1,4 @@
+using ImageSimilarity.Extraction;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.Storage;
 using ImageSimilarity.TestSupport;
@@ -10,6 +11,7 @@ namespace ImageSimilarity.Duplicates;
 /// 127.0.0.1): the same groups as on the embedded store with the same records. Skips with the reason outside CI when
 /// PostgreSQL is not installed; fails under CI=true.
 /// </summary>
+[Collection(TorchCollection.Name)] // sequential: the CLI part redirects Console
 public sealed class DuplicateFinderPgVectorTests
 {
     [SkippableFact]
@@ -53,6 +55,14 @@ public sealed class DuplicateFinderPgVectorTests
         Assert.Equal(Describe(expected), Describe(actual));
         Assert.Equal([8L, 16, 24, 30], progress.Select(p => p.Searched));
         Assert.All(actual, g => Assert.All(g.Members, m => Assert.True(m.Similarity >= DuplicateFinderOptions.DefaultResNet18Threshold, $"{m.Id} {m.Similarity}")));
+
+        // The command on the same table: the same groups, keepers first.
+        var (code, json) = await Cli.RunJsonAsync("duplicates", "--store", "postgres", "--connection", server.ConnectionString, "--table", "dupes", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(DuplicateFinderOptions.DefaultResNet18Threshold, json.GetProperty("threshold").GetSingle());
+        Assert.Equal(
+            actual.Select(g => string.Join(",", g.Members.Select(m => m.Id))),
+            json.GetProperty("groups").EnumerateArray().Select(g => string.Join(",", g.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("id").GetString()))));
     }
 
     private static string[] Describe(IReadOnlyList<DuplicateGroup> groups)

@@ -46,7 +46,19 @@ public sealed class DuplicatesCommandTests(ITestOutputHelper output) : IDisposab
         var html = _dir.Combine("report.html");
         Assert.Equal(0, await Cli.RunAsync("duplicates", "--index", index, "--html", html));
         var report = await File.ReadAllTextAsync(html);
-        Assert.Contains("<img", report, StringComparison.Ordinal);
+
+        // Thumbnails are embedded (JPEG data: URIs of bounded size), so the report works when moved; names still link to the files.
+        var thumbnails = System.Text.RegularExpressions.Regex.Matches(report, "<img [^>]*src=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToArray();
+        Assert.InRange(thumbnails.Length, Originals.Length * 6, Originals.Length * 7); // 6 groups: the original, its 5 non-mirror copies, maybe its mirror
+        Assert.All(thumbnails, src => Assert.StartsWith("data:image/jpeg;base64,", src, StringComparison.Ordinal));
+        Assert.All(thumbnails, src => Assert.InRange(src.Length, 1_000, 64 * 1024));
+        using (var thumbnail = SkiaSharp.SKBitmap.Decode(Convert.FromBase64String(thumbnails[0]["data:image/jpeg;base64,".Length..])))
+        {
+            Assert.Equal(SearchByImage.DuplicatesCommand.ThumbnailSide, Math.Max(thumbnail.Width, thumbnail.Height));
+        }
+
+        Assert.DoesNotContain("src=\"file:", report, StringComparison.Ordinal);
+        Assert.Contains($"href=\"{new Uri(Path.Combine(photos, "Dog1.jpeg")).AbsoluteUri}\"", report, StringComparison.Ordinal);
 
         var (code, json) = await Cli.RunJsonAsync("duplicates", "--index", index, "--json");
         Assert.Equal(0, code);
