@@ -1,9 +1,11 @@
 using System.Globalization;
 using ImageSimilarity.PgVector.Benchmarks;
 
-// PgVectorBenchmarks features --images DIR --count N --out FILE [--threads T]
-// PgVectorBenchmarks search --features FILE --queries Q --sizes 20000,100000 --candidates 40,100,200,400,800 [--out results.md]
-// PgVectorBenchmarks distributed --images DIR --count N --workers 1|2 --cli PATH
+// PgVectorBenchmarks search --features FILE [--dims 4096] [--queries 200] [--sizes 20000,100000] [--candidates 40,...,1000] [--codes sign,median] [--sources 88] [--m 16] [--ef-construction 200] [--out results.md]
+//     (FILE from benchmarks/RealisticFeatures, e.g. /work/big/features/resnet18-4096.f32; --sources 88 adds recall with the
+//     query's own source image excluded: row r is an augmentation of source r % 88)
+// PgVectorBenchmarks search --quick      (2,000 synthetic rows, a few tens of seconds: CI)
+// PgVectorBenchmarks distributed --images DIR [--count 200] [--workers 1,2]
 string Arg(string name, string? fallback = null)
 {
     var i = Array.IndexOf(args, name);
@@ -12,22 +14,26 @@ string Arg(string name, string? fallback = null)
 
 return args.FirstOrDefault() switch
 {
-    "features" => await FeaturesCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count"), CultureInfo.InvariantCulture), Arg("--out"), int.Parse(Arg("--threads", "0"), CultureInfo.InvariantCulture)),
     "search" => await SearchCommand.RunAsync(
-        Arg("--features"),
-        int.Parse(Arg("--queries", "100"), CultureInfo.InvariantCulture),
+        args.Contains("--features") ? Arg("--features") : null,
+        int.Parse(Arg("--dims", "4096"), CultureInfo.InvariantCulture),
+        int.Parse(Arg("--queries", args.Contains("--quick") ? "20" : "200"), CultureInfo.InvariantCulture),
         Arg("--sizes", "20000,100000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
-        Arg("--candidates", "40,100,200,400,800").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+        Arg("--candidates", args.Contains("--quick") ? "40,200" : "40,100,200,400,800,1000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
         int.Parse(Arg("--exact-queries", "20"), CultureInfo.InvariantCulture),
         Arg("--codes", "sign,median").Split(',').Select(s => Enum.Parse<ImageSimilarity.PgVector.BinaryCodeKind>(s, ignoreCase: true)).ToArray(),
-        args.Contains("--out") ? Arg("--out") : null),
-    "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "32"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
-    "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3], args[4]),
+        args.Contains("--out") ? Arg("--out") : null,
+        args.Contains("--quick"),
+        int.Parse(Arg("--sources", "0"), CultureInfo.InvariantCulture),
+        int.Parse(Arg("--m", "16"), CultureInfo.InvariantCulture),
+        int.Parse(Arg("--ef-construction", "200"), CultureInfo.InvariantCulture)),
+    "distributed" => await DistributedCommand.RunAsync(Arg("--images"), int.Parse(Arg("--count", "200"), CultureInfo.InvariantCulture), Arg("--workers", "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()),
+    "worker" => await DistributedCommand.WorkerAsync(args[1], args[2], args[3]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: PgVectorBenchmarks features|search|distributed ... (see Program.cs)");
+    Console.Error.WriteLine("usage: PgVectorBenchmarks search|distributed ... (see Program.cs)");
     return 2;
 }

@@ -16,9 +16,10 @@ using ImageSimilarity.Storage;
 //       (preprocessed inputs in memory), then, given the ML.NET peer's features (same sorted file order), how far
 //       they are from ours (cosine) and the leave-one-out retrieval quality of both.
 //       --compare-only skips the timings.
-//   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8] [--remeasure | --rule]
+//   ResNet18Throughput vgg16 WEIGHTS [--repeat 3] [--batch 8] [--remeasure | --rule] [--int8 IMAGE_FOLDER]
 //       model only, batch N: TorchSharp fp32, the ONNX Runtime engine (fp32), TorchSharp bf16, each marked with
-//       whether auto picks it (auto: the cached measurement for this CPU model, measured first if there is none).
+//       whether auto picks it (auto: the cached measurement for this CPU model, measured first if there is none);
+//       --int8: the int8 QDQ graph against fp32 on ONNX Runtime (speed, cosine and top-5 neighbours on the folder).
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: ResNet18Throughput resnet18 IMAGE_FOLDER [--repeat 3] [--batch 8] [--mlnet-features F.f32] | vgg16 WEIGHTS [--repeat 3] [--batch 8]");
@@ -80,6 +81,62 @@ if (args[0] == "resnet18")
         });
     }
 }
+else if (args[0] == "resnet18-variants")
+{
+    // Why FolderIndexer can trail ExtractAsync on a small machine: ONNX Runtime's spinning threads and the decode
+    // workers competing for the cores. Every variant runs once per round, rounds interleaved so that a change in the
+    // machine's load hits all of them alike; the median per variant, wall and process CPU seconds.
+    var folder = Path.GetFullPath(args[1]);
+    var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToArray();
+    var inputs = files.Select(ImageInput.FromFile).ToList();
+    using var quiet = ResNet18Model.Load(new OnnxExtractorOptions { BatchSize = batch, SpinWait = false });
+    using var spinning = ResNet18Model.Load(new OnnxExtractorOptions { BatchSize = batch, SpinWait = true });
+    var variants = new List<(string Name, Func<int> Run)>();
+    foreach (var (spinName, extractor) in new[] { ("spin-off", quiet), ("spin-on", spinning) })
+    {
+        foreach (var workers in new[] { 1, 2 })
+        {
+            variants.Add(($"FolderIndexer {spinName} decode-workers {workers}", () => IndexFolder(extractor, folder, workers)));
+        }
+
+        variants.Add(($"ExtractAsync {spinName}", () => extractor.ExtractAsync(inputs).GetAwaiter().GetResult().Count));
+    }
+
+    var wall = variants.ToDictionary(v => v.Name, _ => new List<double>());
+    var cpuTime = variants.ToDictionary(v => v.Name, _ => new List<double>());
+    foreach (var (_, run) in variants)
+    {
+        run(); // warm-up
+    }
+
+    for (var round = 0; round < repeat; round++)
+    {
+        foreach (var (name, run) in variants)
+        {
+            var cpuBefore = Environment.CpuUsage.TotalTime;
+            var sw = Stopwatch.StartNew();
+            run();
+            wall[name].Add(sw.Elapsed.TotalSeconds);
+            cpuTime[name].Add((Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds);
+        }
+    }
+
+    foreach (var (name, _) in variants)
+    {
+        var seconds = wall[name].Order().ElementAt(repeat / 2);
+        Print(new()
+        {
+            ["library"] = "ImageSimilarity",
+            ["model"] = "resnet18",
+            ["variant"] = name,
+            ["batch"] = batch,
+            ["images"] = files.Length,
+            ["seconds"] = seconds,
+            ["cpu_seconds"] = cpuTime[name].Order().ElementAt(repeat / 2),
+            ["images_per_second"] = files.Length / seconds,
+        });
+    }
+}
 else if (args[0] == "vgg16")
 {
     var weights = Path.GetFullPath(args[1]);
@@ -93,6 +150,10 @@ else if (args[0] == "vgg16")
         new Vgg16ExtractorOptions { WeightsPath = weights },
         new Vgg16AutoOptions { Remeasure = Array.IndexOf(args, "--remeasure") >= 0, Measure = Array.IndexOf(args, "--rule") < 0 }).GetAwaiter().GetResult();
     Print(new() { ["auto"] = $"{auto.Engine} {auto.Precision}", ["source"] = auto.Source.ToString(), ["reason"] = auto.Reason, ["cpu"] = cpu });
+    if (Option("--int8", string.Empty) is { Length: > 0 } seedFolder)
+    {
+        Int8(weights, seedFolder, prepared);
+    }
     foreach (var (name, choice) in new[]
     {
         ("torchsharp-fp32", new Vgg16EngineChoice(Vgg16Engine.TorchSharp, ComputePrecision.Float32, "fixed")),
@@ -133,6 +194,60 @@ void Report(string mode, double seconds, int images, double loadSeconds) => Prin
     ["seconds"] = seconds,
     ["images_per_second"] = images / seconds,
 });
+
+// int8 VGG16 (QDQ, calibrated on the first 8 images of the folder) against fp32 on ONNX Runtime: speed on the same
+// random inputs, then on every image of the folder the cosine to fp32 and how many of each image's top-5 neighbours
+// (leave-one-out, cosine) are the same.
+void Int8(string weights, string folder, List<PreprocessedImage> speedInputs)
+{
+    var files = Directory.GetFiles(Path.GetFullPath(folder)).Order(StringComparer.Ordinal).ToArray();
+    var images = files.Select(ImageInput.FromFile).ToList();
+    var options = new Vgg16ExtractorOptions { WeightsPath = weights, BatchSize = batch };
+    using var fp32 = Vgg16OnnxModel.Load(weights, options);
+    var load = Stopwatch.StartNew();
+    using var int8 = Vgg16OnnxModel.LoadInt8Async(weights, images.Take(8).ToList(), options).GetAwaiter().GetResult();
+    var int8Load = load.Elapsed.TotalSeconds;
+    var fp32Seconds = Median(repeat, () => fp32.ExtractPreprocessedAsync(speedInputs).GetAwaiter().GetResult().Count);
+    var int8Seconds = Median(repeat, () => int8.ExtractPreprocessedAsync(speedInputs).GetAwaiter().GetResult().Count);
+    var a = fp32.ExtractAsync(images).GetAwaiter().GetResult();
+    var b = int8.ExtractAsync(images).GetAwaiter().GetResult();
+    var cosines = a.Select((v, i) => (double)TensorPrimitives.CosineSimilarity(v, b[i])).Order().ToArray();
+    var overlap = Top5Overlap(a, b);
+    Print(new()
+    {
+        ["library"] = "ImageSimilarity",
+        ["model"] = "vgg16",
+        ["engine"] = "onnxruntime-int8 vs onnxruntime-fp32",
+        ["batch"] = batch,
+        ["cpu"] = cpu,
+        ["int8_load_and_calibration_seconds"] = int8Load,
+        ["fp32_images_per_second"] = batch / fp32Seconds,
+        ["int8_images_per_second"] = batch / int8Seconds,
+        ["speedup"] = fp32Seconds / int8Seconds,
+        ["images"] = files.Length,
+        ["cosine_min"] = cosines[0],
+        ["cosine_median"] = cosines[cosines.Length / 2],
+        ["top5_same"] = overlap,
+    });
+}
+
+static double Top5Overlap(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b)
+{
+    int[] Top5(IReadOnlyList<float[]> v, int q) => Enumerable.Range(0, v.Count).Where(i => i != q).OrderByDescending(i => TensorPrimitives.CosineSimilarity(v[q], v[i])).Take(5).ToArray();
+    var same = 0;
+    for (var q = 0; q < a.Count; q++)
+    {
+        same += Top5(a, q).Intersect(Top5(b, q)).Count();
+    }
+
+    return same / (5.0 * a.Count);
+}
+
+static int IndexFolder(OnnxFeatureExtractor extractor, string folder, int workers)
+{
+    using var store = EmbeddedVectorStore.Create(extractor.Dimension, extractor.ModelId);
+    return new FolderIndexer(extractor, store).IndexAsync(folder, new FolderIndexOptions { DecodeWorkers = workers }).GetAwaiter().GetResult().Indexed;
+}
 
 static void Print(Dictionary<string, object> values) => Console.WriteLine(JsonSerializer.Serialize(values));
 

@@ -6,7 +6,7 @@ using ImageSimilarity.Imaging;
 
 namespace SearchByImage;
 
-/// <summary><c>extract &lt;image&gt;...</c>: one VGG16 fc2 vector per image, as JSON or raw little-endian float32 rows.</summary>
+/// <summary><c>extract &lt;image&gt;...</c>: one vector per image (VGG16 fc2 by default, or --model), as JSON or raw little-endian float32 rows.</summary>
 internal static class ExtractCommand
 {
     public static Command Create()
@@ -17,17 +17,21 @@ internal static class ExtractCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var model = new ModelOptions();
+        var selection = new ModelSelection(fromIndex: false);
         var json = new Option<bool>("--json") { Description = "Write JSON (file name and vector per image) instead of raw float32 rows." };
         var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of standard output." };
 
-        var command = new Command("extract", "Extract one 4096-float VGG16 fc2 feature vector per image.")
+        var command = new Command("extract", "Extract one feature vector per image: 4096 floats of VGG16 fc2 by default, 512 with --model resnet18.")
         {
             images, json, output,
         };
         model.AddTo(command);
+        selection.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => RunAsync(
+            parseResult,
             parseResult.GetRequiredValue(images),
-            model.Read(parseResult),
+            model,
+            selection,
             parseResult.GetValue(json),
             parseResult.GetValue(output),
             cancellationToken)));
@@ -35,8 +39,10 @@ internal static class ExtractCommand
     }
 
     private static async Task<int> RunAsync(
+        ParseResult parseResult,
         string[] images,
-        Vgg16ExtractorOptions options,
+        ModelOptions model,
+        ModelSelection selection,
         bool json,
         string? output,
         CancellationToken cancellationToken)
@@ -54,7 +60,8 @@ internal static class ExtractCommand
             }
         }
 
-        using var extractor = await Vgg16FeatureExtractor.CreateAsync(options, new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        var loaded = await selection.LoadAsync(selection.Resolve(parseResult, null, null), parseResult, model, model.Read(parseResult), null, new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+        using var extractor = loaded.Extractor;
         var vectors = await extractor.ExtractAsync(images.Select(ImageInput.FromFile).ToList(), cancellationToken).ConfigureAwait(false);
 
         var stream = output is null ? Console.OpenStandardOutput() : new FileStream(output, FileMode.Create, FileAccess.Write);

@@ -45,7 +45,7 @@ internal static class IndexCommand
             }
         });
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
-            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(folder), new FolderIndexOptions { Recursive = !parseResult.GetValue(topLevelOnly), Include = parseResult.GetValue(include) ?? [], Exclude = parseResult.GetValue(exclude) ?? [] }, parseResult.GetValue(json), cancellationToken)
+            ? postgres.RunAsync(parseResult, stores, model, selection, parseResult.GetValue(folder), new FolderIndexOptions { Recursive = !parseResult.GetValue(topLevelOnly), Include = parseResult.GetValue(include) ?? [], Exclude = parseResult.GetValue(exclude) ?? [] }, parseResult.GetValue(json), cancellationToken)
             : RunAsync(
             parseResult.GetValue(folder)!,
             parseResult.GetValue(index) ?? CliDefaults.IndexPath,

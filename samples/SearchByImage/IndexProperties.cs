@@ -10,4 +10,5 @@ internal static class IndexProperties
     public const string Model = "model";
     public const string Engine = "engine";
     public const string AutoChoice = "auto-choice";
+    public const string OnnxSpec = "onnx-spec";
 }

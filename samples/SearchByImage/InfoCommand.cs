@@ -51,7 +51,7 @@ internal static class InfoCommand
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("updated", store.UpdatedUtc.ToString("u", CultureInfo.InvariantCulture)),
             ("weights", settings.WeightsPath ?? "unknown"),
-            ("engine choice", store.Properties.GetValueOrDefault(IndexProperties.AutoChoice) ?? "fixed on the command line"),
+            ("engine choice", store.Properties.GetValueOrDefault(IndexProperties.AutoChoice) ?? "none (engine and precision not auto)"),
             ("folders", store.Properties.TryGetValue(IndexProperties.Folders, out var folders) ? folders.Replace('\n', ' ') : "none"),
         };
 

@@ -36,16 +36,24 @@ internal sealed class ModelSelection
                 + (fromIndex ? " Default: what the index was built with, else torchsharp." : " Default: torchsharp."),
         };
         Engine.AcceptOnlyFromAmong("torchsharp", "onnxruntime", "auto");
+        OnnxSpec = new Option<string?>("--onnx-spec")
+        {
+            Description = "With --model onnx:<file>: a JSON file describing the model's input and output (keys: inputSize, resizeShorterSide, mean, std, pixelScale, channelOrder rgb|bgr, layout nchw|nhwc, pooling flatten|global-average, inputName, outputName, name)."
+                + " Default: <model>.spec.json beside the model if it exists" + (fromIndex ? ", else the one the index was built with" : string.Empty) + ", else torchvision-style input.",
+        };
     }
 
     public Option<string?> Model { get; }
 
     public Option<string?> Engine { get; }
 
+    public Option<string?> OnnxSpec { get; }
+
     public void AddTo(Command command)
     {
         command.Options.Add(Model);
         command.Options.Add(Engine);
+        command.Options.Add(OnnxSpec);
     }
 
     /// <summary>The model to use: the command line's, else the index's (vgg16 for an index from before --model), else vgg16.</summary>
@@ -87,10 +95,26 @@ internal sealed class ModelSelection
             }
 
             var onnxOptions = new OnnxExtractorOptions { BatchSize = vgg16.BatchSize, DecoderOptions = vgg16.DecoderOptions };
-            var extractor = model == ResNet18
-                ? await ResNet18Model.LoadAsync(onnxOptions, cancellationToken: cancellationToken).ConfigureAwait(false)
-                : await OnnxFeatureExtractor.LoadAsync(model[OnnxPrefix.Length..], new OnnxModelSpec(), onnxOptions, cancellationToken).ConfigureAwait(false);
-            return new Loaded(extractor, model, "onnxruntime", "fp32", null, null);
+            if (model == ResNet18)
+            {
+                if (parseResult.GetValue(OnnxSpec) is not null)
+                {
+                    throw new ArgumentException("--onnx-spec applies to --model onnx:<file> only; resnet18 has its own preprocessing");
+                }
+
+                return new Loaded(await ResNet18Model.LoadAsync(onnxOptions, cancellationToken: cancellationToken).ConfigureAwait(false), model, "onnxruntime", "fp32", null, null);
+            }
+
+            var modelPath = model[OnnxPrefix.Length..];
+            var specPath = SpecPath(parseResult, modelPath, indexProperties);
+            var spec = specPath is null ? new OnnxModelSpec() : OnnxModelSpec.FromJsonFile(specPath);
+            var extractor = await OnnxFeatureExtractor.LoadAsync(modelPath, spec, onnxOptions, cancellationToken).ConfigureAwait(false);
+            return new Loaded(extractor, model, "onnxruntime", "fp32", null, null) { SpecPath = specPath };
+        }
+
+        if (parseResult.GetValue(OnnxSpec) is not null)
+        {
+            throw new ArgumentException("--onnx-spec applies to --model onnx:<file> only");
         }
 
         Vgg16Engine? engine = engineText switch { "auto" => null, "onnxruntime" => Vgg16Engine.OnnxRuntime, _ => Vgg16Engine.TorchSharp };
@@ -107,6 +131,18 @@ internal sealed class ModelSelection
         return new Loaded(loaded, Vgg16, choice.Engine == Vgg16Engine.OnnxRuntime ? "onnxruntime" : "torchsharp", ModelOptions.Name(choice.Precision), weightsPath, auto);
     }
 
+    /// <summary>The spec file of an onnx:&lt;file&gt; model: --onnx-spec, else &lt;model&gt;.spec.json beside it, else the index's, else none (the defaults).</summary>
+    private string? SpecPath(ParseResult parseResult, string modelPath, IReadOnlyDictionary<string, string>? indexProperties)
+    {
+        if (parseResult.GetValue(OnnxSpec) is { } given)
+        {
+            return Path.GetFullPath(given);
+        }
+
+        var beside = OnnxModelSpec.SpecFilePath(modelPath);
+        return File.Exists(beside) ? beside : indexProperties?.GetValueOrDefault(IndexProperties.OnnxSpec);
+    }
+
     private static bool IsKnown(string value) => value is Vgg16 or ResNet18 || (value.StartsWith(OnnxPrefix, StringComparison.Ordinal) && value.Length > OnnxPrefix.Length);
 
     /// <summary>vgg16 and resnet18 as they are; onnx:&lt;file&gt; with the file's full path, so the index names it exactly.</summary>
@@ -117,6 +153,9 @@ internal sealed class ModelSelection
     /// <summary>A loaded extractor and what to record about it in an index.</summary>
     internal sealed record Loaded(IFeatureExtractor Extractor, string Model, string Engine, string Precision, string? WeightsPath, string? AutoReason)
     {
+        /// <summary>Gets the spec file an onnx:&lt;file&gt; model was loaded with; null for the defaults and other models.</summary>
+        public string? SpecPath { get; init; }
+
         /// <summary>Gets the VGG16 preprocessing preset in effect (the weights' own when none was asked for); null for other models.</summary>
         public string? Preset => Extractor is IPreprocessingFeatureExtractor { Preprocessor: ImagePreprocessor p } && Model == Vgg16 ? ModelOptions.Name(p.Preset) : null;
 
@@ -133,6 +172,11 @@ internal sealed class ModelSelection
             {
                 properties.Remove(IndexProperties.AutoChoice);
             }
+            if (SpecPath is not null)
+            {
+                properties[IndexProperties.OnnxSpec] = SpecPath;
+            }
+
             if (WeightsPath is not null && Model == Vgg16)
             {
                 properties[IndexProperties.WeightsPath] = WeightsPath;

@@ -46,7 +46,7 @@ internal static class SearchCommand
         stores.AddTo(command);
         postgres.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
-            ? postgres.RunAsync(parseResult, stores, model, parseResult.GetValue(image), parseResult.GetValue(id), parseResult.GetValue(top), parseResult.GetValue(minScore), parseResult.GetValue(excludeSelf), parseResult.GetValue(json), parseResult.GetValue(sheet), parseResult.GetValue(html), cancellationToken)
+            ? postgres.RunAsync(parseResult, stores, model, selection, parseResult.GetValue(image), parseResult.GetValue(id), parseResult.GetValue(top), parseResult.GetValue(minScore), parseResult.GetValue(excludeSelf), parseResult.GetValue(json), parseResult.GetValue(sheet), parseResult.GetValue(html), cancellationToken)
             : RunAsync(parseResult, model, selection, new Request(
             parseResult.GetValue(image),
             parseResult.GetValue(id),

@@ -15,6 +15,13 @@ public sealed class OnnxExtractorOptions
     /// <summary>Gets the number of threads ONNX Runtime uses inside one run; 0 (default) uses one per core.</summary>
     public int ThreadCount { get; init; }
 
+    /// <summary>
+    /// Gets a value indicating whether ONNX Runtime's threads spin while they wait for work (ONNX Runtime's own default).
+    /// Default <see langword="false"/>: spinning threads take the cores the decode workers of a folder indexer (and
+    /// other processes) need; see docs/indexing.md for the measurement.
+    /// </summary>
+    public bool SpinWait { get; init; }
+
     /// <summary>Gets how images are decoded; default <see cref="ImageDecoderOptions.Default"/>.</summary>
     public ImageDecoderOptions DecoderOptions { get; init; } = ImageDecoderOptions.Default;
 

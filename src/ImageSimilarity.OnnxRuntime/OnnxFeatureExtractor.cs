@@ -116,7 +116,7 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
             modelId += "/" + Hashing.ShortHash(file.OutputName);
         }
 
-        var session = CreateSession(fullPath, file.ToBytes(), options.ThreadCount);
+        var session = CreateSession(fullPath, file.ToBytes(), options);
         try
         {
             var dimension = FeatureDimension(session, file, spec);
@@ -203,20 +203,24 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
     /// <summary>Creates an extractor for a graph built in memory (VGG16 from a weights file).</summary>
     internal static OnnxFeatureExtractor FromGraph(byte[] model, string sourcePath, string inputName, string outputName, OnnxModelSpec spec, IImagePreprocessor preprocessor, OnnxExtractorOptions options, string modelId, int dimension, Stopwatch started)
     {
-        var session = CreateSession(sourcePath, model, options.ThreadCount);
+        var session = CreateSession(sourcePath, model, options);
         return new OnnxFeatureExtractor(session, sourcePath, inputName, outputName, batchIsDynamic: true, batchMadeDynamic: false, spec, preprocessor, options, modelId, dimension, started.Elapsed);
     }
 
     /// <summary>Creates the ONNX Runtime session; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
-    internal static InferenceSession CreateSession(string path, byte[] model, int threadCount)
+    internal static InferenceSession CreateSession(string path, byte[] model, int threadCount) => CreateSession(path, model, new OnnxExtractorOptions { ThreadCount = threadCount });
+
+    /// <summary>Creates the ONNX Runtime session with the extractor's threads and spinning; a model ONNX Runtime refuses becomes an <see cref="OnnxModelException"/>.</summary>
+    internal static InferenceSession CreateSession(string path, byte[] model, OnnxExtractorOptions extractorOptions)
     {
         using var options = new SessionOptions
         {
-            IntraOpNumThreads = threadCount > 0 ? threadCount : Environment.ProcessorCount,
+            IntraOpNumThreads = extractorOptions.ThreadCount > 0 ? extractorOptions.ThreadCount : Environment.ProcessorCount,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", extractorOptions.SpinWait ? "1" : "0");
         try
         {
             return new InferenceSession(model, options);
@@ -313,6 +317,48 @@ public sealed class OnnxFeatureExtractor : IPreprocessingFeatureExtractor
         }
 
         return results;
+    }
+
+    /// <summary>Runs the model with extra outputs and returns each one's (min, max) over <paramref name="images"/> (int8 calibration).</summary>
+    internal async Task<IReadOnlyList<(float Min, float Max)>> ActivationRangesAsync(IReadOnlyList<PreprocessedImage> images, int count, Func<int, string> name, CancellationToken cancellationToken)
+    {
+        var ranges = Enumerable.Repeat((Min: float.PositiveInfinity, Max: float.NegativeInfinity), count).ToArray();
+        var names = Enumerable.Range(0, count).Select(name).ToArray();
+        for (var start = 0; start < images.Count; start += _batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = images.Skip(start).Take(_batchSize).ToArray();
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Run(
+                    () =>
+                    {
+                        var size = Spec.InputSize;
+                        var input = new float[batch.Length * 3 * size * size];
+                        for (var i = 0; i < batch.Length; i++)
+                        {
+                            batch[i].Data.Span.CopyTo(input.AsSpan(i * 3 * size * size));
+                        }
+
+                        using var value = OrtValue.CreateTensorValueFromMemory(input, [batch.Length, 3, size, size]);
+                        using var runOptions = new RunOptions();
+                        using var outputs = _session.Run(runOptions, _inputNames, [value], names);
+                        for (var k = 0; k < count; k++)
+                        {
+                            var data = outputs[k].GetTensorDataAsSpan<float>();
+                            ranges[k] = (Math.Min(ranges[k].Min, System.Numerics.Tensors.TensorPrimitives.Min(data)), Math.Max(ranges[k].Max, System.Numerics.Tensors.TensorPrimitives.Max(data)));
+                        }
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        return ranges.Select(r => (r.Min, r.Max)).ToArray();
     }
 
     private static float[] GlobalAverage(ReadOnlySpan<float> chw, int channels)

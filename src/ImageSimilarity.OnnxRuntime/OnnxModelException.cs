@@ -2,7 +2,7 @@ namespace ImageSimilarity.OnnxRuntime;
 
 /// <summary>
 /// An ONNX model cannot be used: the file is missing or is not ONNX, its inputs or outputs do not match the
-/// <see cref="OnnxModelSpec"/>, or a built-in model's files are not installed. The message names the file and says
+/// <see cref="OnnxModelSpec"/>, its spec file cannot be read, or a built-in model's files are not installed. The message names the file and says
 /// what to do.
 /// </summary>
 public sealed class OnnxModelException : ImageSimilarityException

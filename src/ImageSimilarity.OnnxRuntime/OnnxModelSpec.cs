@@ -58,6 +58,33 @@ public sealed class OnnxModelSpec
     /// <summary>Gets how the output of one image becomes the feature vector; default <see cref="OutputPooling.Flatten"/>.</summary>
     public OutputPooling Pooling { get; init; } = OutputPooling.Flatten;
 
+    /// <summary>Gets the spec file looked for beside a model by the command line: the model's name with <c>.spec.json</c> (<c>m.onnx</c> → <c>m.spec.json</c>).</summary>
+    /// <param name="modelPath">The .onnx file.</param>
+    /// <returns>The path of the spec file (it may not exist).</returns>
+    /// <exception cref="ArgumentException"><paramref name="modelPath"/> is empty.</exception>
+    public static string SpecFilePath(string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
+        return Path.ChangeExtension(Path.GetFullPath(modelPath), ".spec.json");
+    }
+
+    /// <summary>
+    /// Reads a spec from a JSON object with any of the keys <c>name</c>, <c>inputName</c>, <c>outputName</c>,
+    /// <c>inputSize</c>, <c>resizeShorterSide</c> (a number, or <see langword="null"/> to resize the whole image),
+    /// <c>layout</c> (<c>nchw</c>|<c>nhwc</c>), <c>channelOrder</c> (<c>rgb</c>|<c>bgr</c>), <c>pixelScale</c>, <c>mean</c>
+    /// and <c>std</c> (3 numbers each, in the model's channel order) and <c>pooling</c> (<c>flatten</c>|<c>global-average</c>);
+    /// keys left out keep the defaults (an <c>inputSize</c> without <c>resizeShorterSide</c> resizes to 256/224 of it).
+    /// </summary>
+    /// <param name="path">The JSON file.</param>
+    /// <returns>The validated spec.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="OnnxModelException">The file is missing, not JSON, has an unknown key or a bad value, or describes an impossible input; the message names the file and the key.</exception>
+    public static OnnxModelSpec FromJsonFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return OnnxModelSpecFile.Read(path);
+    }
+
     /// <summary>Checks that the spec is self-consistent.</summary>
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
     public void Validate()

@@ -86,3 +86,30 @@ public sealed class Vgg16OnnxParityTests(Vgg16ReferenceFixture fixture, ITestOut
         Assert.Contains("fp32 only", ex.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Keras .h5 weights (HWIO kernels, fc1 on the H, W, C flattening) on the ONNX Runtime engine.</summary>
+[Collection(Vgg16OnnxCollection.Name)]
+public sealed class Vgg16OnnxKerasTests(Vgg16ReferenceFixture torch, KerasReferenceFixture keras, ITestOutputHelper output) : IClassFixture<KerasReferenceFixture>
+{
+    [SkippableTheory]
+    [InlineData("vgg16_keras.h5")]
+    [InlineData("vgg16_keras_model.h5")]
+    public async Task Load_KerasFileOfTheTorchWeights_SameFeaturesAsTheTorchFile(string file)
+    {
+        var inputs = torch.Data.Inputs.Take(2).Select((x, i) => new PreprocessedImage($"input{i}", x, 3, 224, 224)).ToList();
+        IReadOnlyList<float[]> fromKeras, fromTorch;
+        using (var model = Vgg16OnnxModel.Load(keras.Data.File(file), new Vgg16ExtractorOptions { Preset = PreprocessingPreset.Torchvision }))
+        {
+            fromKeras = await model.ExtractPreprocessedAsync(inputs);
+        }
+
+        using (var model = Vgg16OnnxModel.Load(torch.Data.File("vgg16_zip.pth")))
+        {
+            fromTorch = await model.ExtractPreprocessedAsync(inputs);
+        }
+
+        var worst = Enumerable.Range(0, inputs.Count).Min(i => (double)TensorPrimitives.CosineSimilarity(fromKeras[i], fromTorch[i]));
+        output.WriteLine($"{file} on ONNX Runtime vs the same weights from the .pth: worst cosine {worst:F7}");
+        Assert.True(worst >= 0.9999, $"worst cosine {worst}");
+    }
+}

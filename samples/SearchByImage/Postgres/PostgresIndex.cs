@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Indexing;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.PgVector.Distributed;
@@ -36,7 +35,7 @@ internal sealed class PostgresIndex
     /// <summary>True when the folder argument may be left out (status or join only).</summary>
     public bool FolderOptional(ParseResult parseResult) => parseResult.GetValue(Status) || parseResult.GetValue(Join);
 
-    public Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, ModelOptions model, string? folder, FolderIndexOptions walk, bool json, CancellationToken cancellationToken)
+    public Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, ModelOptions model, ModelSelection selection, string? folder, FolderIndexOptions walk, bool json, CancellationToken cancellationToken)
         => PostgresStoreOptions.RunAsync(async () =>
         {
             await using var dataSource = stores.OpenDataSource(parseResult);
@@ -62,17 +61,18 @@ internal sealed class PostgresIndex
 
             var properties = info?.Properties ?? new Dictionary<string, string>();
             var extractorOptions = model.Read(parseResult, properties.GetValueOrDefault(IndexProperties.WeightsPath), properties.GetValueOrDefault(IndexProperties.Preset), properties.GetValueOrDefault(IndexProperties.Precision));
-            using var extractor = await Vgg16FeatureExtractor.CreateAsync(extractorOptions, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            var loaded = await selection.LoadAsync(selection.Resolve(parseResult, storeOptions.TableName, info?.Properties), parseResult, model, extractorOptions, info?.Properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+            using var extractor = loaded.Extractor;
             await using var store = new PgVectorStore(dataSource, extractor.Dimension, extractor.ModelId, info is null ? storeOptions : new PgVectorStoreOptions { TableName = storeOptions.TableName, Precision = info.Precision });
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            await store.SetPropertiesAsync(
-                new Dictionary<string, string>
-                {
-                    [IndexProperties.Preset] = ModelOptions.Name(extractor.Preprocessor.Preset),
-                    [IndexProperties.Precision] = ModelOptions.Name(extractorOptions.Precision),
-                    [IndexProperties.WeightsPath] = extractor.WeightsPath,
-                },
-                cancellationToken).ConfigureAwait(false);
+            var recorded = new Dictionary<string, string>();
+            if (loaded.Preset is { } preset)
+            {
+                recorded[IndexProperties.Preset] = preset;
+            }
+
+            loaded.Record(recorded);
+            await store.SetPropertiesAsync(recorded, cancellationToken).ConfigureAwait(false);
             var indexer = new DistributedIndexer(store, distributedOptions);
 
             var added = 0;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using ImageSimilarity.Extraction;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.Storage;
@@ -22,7 +21,7 @@ internal sealed class PostgresSearch
         command.Options.Add(Candidates);
     }
 
-    public Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, ModelOptions model, string? image, string? id, int top, float? minScore, bool excludeSelf, bool json, string? sheet, string? html, CancellationToken cancellationToken)
+    public Task<int> RunAsync(ParseResult parseResult, PostgresStoreOptions stores, ModelOptions model, ModelSelection selection, string? image, string? id, int top, float? minScore, bool excludeSelf, bool json, string? sheet, string? html, CancellationToken cancellationToken)
         => PostgresStoreOptions.RunAsync(async () =>
         {
             if (image is not null && !File.Exists(image))
@@ -57,10 +56,11 @@ internal sealed class PostgresSearch
                 queryPath = image!;
                 var properties = await store.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
                 var extractorOptions = model.Read(parseResult, properties.GetValueOrDefault(IndexProperties.WeightsPath), properties.GetValueOrDefault(IndexProperties.Preset), properties.GetValueOrDefault(IndexProperties.Precision));
-                using var extractor = await Vgg16FeatureExtractor.CreateAsync(extractorOptions, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+                var loaded = await selection.LoadAsync(selection.Resolve(parseResult, store.TableName, properties), parseResult, model, extractorOptions, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
+                using var extractor = loaded.Extractor;
                 if (!string.Equals(store.ModelId, extractor.ModelId, StringComparison.Ordinal))
                 {
-                    throw new ArgumentException($"table '{store.TableName}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --weights/--preset it was built with");
+                    throw new ArgumentException($"table '{store.TableName}' holds vectors of model '{store.ModelId}', but these settings make '{extractor.ModelId}': pass the --model/--weights/--preset it was built with");
                 }
 
                 query = (await extractor.ExtractAsync([ImageInput.FromFile(queryPath)], cancellationToken).ConfigureAwait(false))[0];

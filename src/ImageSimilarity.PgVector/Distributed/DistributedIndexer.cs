@@ -63,7 +63,7 @@ public sealed class DistributedIndexer
             }
         }
 
-        return (await EnqueueCoreAsync(unique, removeUnder: null, cancellationToken).ConfigureAwait(false)).Added;
+        return (await EnqueueCoreAsync(unique.Select(p => new ListedFile(p, null, null)).ToList(), removeUnder: null, cancellationToken).ConfigureAwait(false)).Added;
     }
 
     /// <summary>
@@ -94,32 +94,57 @@ public sealed class DistributedIndexer
         }
 
         var (files, leftOut) = new FolderWalker(root, options).Walk(cancellationToken);
-        var paths = files.Select(f => f.Path).Distinct(StringComparer.Ordinal).ToList();
+        var listed = new List<ListedFile>(files.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            if (!seen.Add(file.Path))
+            {
+                continue;
+            }
+
+            try
+            {
+                // The real file's size and time, not the link's own (as FolderIndexer and the workers take them).
+                var info = new FileInfo(file.RealPath);
+                listed.Add(new ListedFile(file.Path, info.Length, info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                leftOut.Add(new FileIndexResult(file.Id, file.Path, FileIndexOutcome.Failed, "the file could not be read: " + ex.Message));
+            }
+        }
+
         var prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        var (added, removed) = await EnqueueCoreAsync(paths, options.RemoveMissing ? prefix : null, cancellationToken).ConfigureAwait(false);
-        return new DistributedEnqueueResult(paths.Count, added, removed, leftOut);
+        var (added, removed) = await EnqueueCoreAsync(listed, options.RemoveMissing ? prefix : null, cancellationToken).ConfigureAwait(false);
+        return new DistributedEnqueueResult(listed.Count, added, removed, leftOut);
     }
 
-    private async Task<(int Added, int Removed)> EnqueueCoreAsync(List<string> unique, string? removeUnder, CancellationToken cancellationToken)
+    /// <summary>A listed path; size and time (of a folder walk) let a later enqueue tell a changed file from an indexed one.</summary>
+    private sealed record ListedFile(string Path, long? Size, string? LastWriteUtc);
+
+    private async Task<(int Added, int Removed)> EnqueueCoreAsync(List<ListedFile> unique, string? removeUnder, CancellationToken cancellationToken)
     {
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         return await _store.RunAsync(
             async connection =>
             {
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (var setup = _store.Command(connection, $"SELECT pg_advisory_xact_lock(hashtext({Literal(_jobs)})); CREATE TEMP TABLE imsim_listing (ord integer, path text PRIMARY KEY) ON COMMIT DROP", transaction))
+                await using (var setup = _store.Command(connection, $"SELECT pg_advisory_xact_lock(hashtext({Literal(_jobs)})); CREATE TEMP TABLE imsim_listing (ord integer, path text PRIMARY KEY, size bigint, mtime text) ON COMMIT DROP", transaction))
                 {
                     await setup.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                var importer = await connection.BeginBinaryImportAsync("COPY imsim_listing (ord, path) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+                var importer = await connection.BeginBinaryImportAsync("COPY imsim_listing (ord, path, size, mtime) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
                 await using (importer.ConfigureAwait(false))
                 {
                     for (var i = 0; i < unique.Count; i++)
                     {
                         await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
                         await importer.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                        await importer.WriteAsync(unique[i], NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                        await importer.WriteAsync(unique[i].Path, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                        await importer.WriteAsync<object>(unique[i].Size is { } size ? size : DBNull.Value, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                        await importer.WriteAsync<object>(unique[i].LastWriteUtc is { } time ? time : DBNull.Value, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
                     }
 
                     await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -129,7 +154,9 @@ public sealed class DistributedIndexer
                 if (removeUnder is not null)
                 {
                     // Records of files under the folder that the walk no longer lists, and the job table's memory of
-                    // those files (finished batches only: a batch in progress reports a vanished file as failed).
+                    // those files (finished batches only: a batch in progress reports a vanished file as failed). Files
+                    // listed again whose record is missing (they failed) or has another size or time (they changed) are
+                    // forgotten too, so the insert below enqueues them again, as FolderIndexer retries and re-extracts.
                     await using var remove = _store.Command(
                         connection,
                         $"""
@@ -143,7 +170,17 @@ public sealed class DistributedIndexer
                             DELETE FROM {_files} f
                             WHERE starts_with(f.path, @prefix)
                               AND NOT EXISTS (SELECT 1 FROM imsim_listing l WHERE l.path = f.path)
-                              AND EXISTS (SELECT 1 FROM {_jobs} j WHERE j.batch_id = f.batch_id AND j.state = 'done'))
+                              AND EXISTS (SELECT 1 FROM {_jobs} j WHERE j.batch_id = f.batch_id AND j.state = 'done')),
+                        changed AS (
+                            DELETE FROM {_files} f
+                            USING imsim_listing l
+                            WHERE f.path = l.path
+                              AND EXISTS (SELECT 1 FROM {_jobs} j WHERE j.batch_id = f.batch_id AND j.state = 'done')
+                              AND NOT EXISTS (
+                                  SELECT 1 FROM {_store.Table} t
+                                  WHERE t.metadata->>'path' = l.path
+                                    AND t.metadata->>'size' = l.size::text
+                                    AND t.metadata->>'mtime' = l.mtime))
                         SELECT count(*) FROM gone
                         """,
                         transaction);
@@ -307,6 +344,18 @@ public sealed class DistributedIndexer
     private static string ReadablePath(string path)
         => Uri.TryCreate(path, UriKind.Absolute, out var uri) && uri.IsFile ? uri.LocalPath : path;
 
+    /// <summary>The last write time of the real file (links resolved), as the folder enqueue and the record metadata write it.</summary>
+    private static string LastWriteUtc(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+        {
+            info = target;
+        }
+
+        return info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture);
+    }
+
     private async Task EnsureTablesAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _tablesReady) == 1)
@@ -409,13 +458,15 @@ public sealed class DistributedIndexer
     private async Task<BatchOutcome> ProcessAsync(IFeatureExtractor extractor, string[] paths, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
-        var files = new List<(string Path, string Id, byte[] Bytes, string Hash)>(paths.Length);
+        var files = new List<(string Path, string Id, byte[] Bytes, string Hash, string LastWrite)>(paths.Length);
         foreach (var path in paths)
         {
             try
             {
+                // The time first: a file rewritten while it is read then looks changed to the next folder enqueue.
+                var lastWrite = LastWriteUtc(ReadablePath(path));
                 var bytes = await File.ReadAllBytesAsync(ReadablePath(path), cancellationToken).ConfigureAwait(false);
-                files.Add((path, _options.IdOf(path), bytes, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+                files.Add((path, _options.IdOf(path), bytes, Convert.ToHexStringLower(SHA256.HashData(bytes)), lastWrite));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
@@ -423,21 +474,19 @@ public sealed class DistributedIndexer
             }
         }
 
-        // Idempotence by content: an image already stored under its id is not touched; one stored under another id
-        // (a copy of the file) is copied in the database without extraction.
+        // Idempotence by content: an image already stored is never extracted again. One stored under another id (a
+        // copy of the file) is copied in the database; one stored under its own id is copied onto itself, which only
+        // refreshes the file's size and time in the metadata (a touched file is then not enqueued again).
         var stored = await FindByHashAsync(files.Select(f => f.Hash).Distinct().ToArray(), cancellationToken).ConfigureAwait(false);
-        var toExtract = new List<(string Path, string Id, byte[] Bytes, string Hash)>();
-        var copies = new List<(string Id, string Source, string Path, string Hash, long Size)>();
+        var toExtract = new List<(string Path, string Id, byte[] Bytes, string Hash, string LastWrite)>();
+        var copies = new List<(string Id, string Source, string Path, string Hash, long Size, string LastWrite)>();
         var reused = 0;
         foreach (var file in files)
         {
             if (stored.TryGetValue(file.Hash, out var ids))
             {
                 reused++;
-                if (!ids.Contains(file.Id))
-                {
-                    copies.Add((file.Id, ids[0], file.Path, file.Hash, file.Bytes.LongLength));
-                }
+                copies.Add((file.Id, ids.Contains(file.Id) ? file.Id : ids[0], file.Path, file.Hash, file.Bytes.LongLength, file.LastWrite));
             }
             else
             {
@@ -458,6 +507,7 @@ public sealed class DistributedIndexer
                     [RecordMetadata.Path] = f.Path,
                     [RecordMetadata.Sha256] = f.Hash,
                     [RecordMetadata.Size] = f.Bytes.LongLength.ToString(CultureInfo.InvariantCulture),
+                    [RecordMetadata.LastWriteUtc] = f.LastWrite,
                     [RecordMetadata.IndexedUtc] = indexed,
                 }));
             }
@@ -535,7 +585,7 @@ public sealed class DistributedIndexer
             initialized: true,
             cancellationToken);
 
-    private Task CopyAsync(List<(string Id, string Source, string Path, string Hash, long Size)> copies, string indexed, CancellationToken cancellationToken)
+    private Task CopyAsync(List<(string Id, string Source, string Path, string Hash, long Size, string LastWrite)> copies, string indexed, CancellationToken cancellationToken)
         => _store.RunAsync(
             async connection =>
             {
@@ -557,6 +607,7 @@ public sealed class DistributedIndexer
                         [RecordMetadata.Path] = copy.Path,
                         [RecordMetadata.Sha256] = copy.Hash,
                         [RecordMetadata.Size] = copy.Size.ToString(CultureInfo.InvariantCulture),
+                        [RecordMetadata.LastWriteUtc] = copy.LastWrite,
                         [RecordMetadata.IndexedUtc] = indexed,
                     }));
                     await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -9,9 +9,17 @@ internal static class Cli
 {
     public static string Dll => typeof(Cli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SearchByImage").Value!;
 
-    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunWithEnvironmentAsync(new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs with extra (or, with a null value, removed) environment variables.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment)
+        {
+            psi.Environment[key] = value;
+        }
+
         psi.ArgumentList.Add(Dll);
         foreach (var a in args)
         {

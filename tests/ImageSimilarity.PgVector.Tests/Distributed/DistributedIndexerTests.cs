@@ -97,7 +97,7 @@ public sealed class DistributedIndexerTests(PostgresFixture postgres)
     {
         var dataSource = postgres.Require();
         using var parent = new TempFolder();
-        var images = Directory.GetFiles(SeedImages).Order(StringComparer.Ordinal).Take(6).ToArray();
+        var images = Directory.GetFiles(SeedImages).Order(StringComparer.Ordinal).Take(8).ToArray();
         var folder = Path.Combine(parent.Path, "photos");
 
         // A sibling whose name starts with the folder's: its records must never count as "under the folder".
@@ -142,6 +142,19 @@ public sealed class DistributedIndexerTests(PostgresFixture postgres)
         Assert.Equal(1, (await indexer.WorkAsync(extractor)).Extracted);
         Assert.Equal(new[] { a, b, other }.Order(StringComparer.Ordinal), await IdsAsync(store));
 
+        // Nothing changed: nothing enqueued. New content at the same path: enqueued and extracted again. Only a new
+        // time: enqueued, not extracted (same content), and the refreshed time stops it being enqueued once more.
+        Assert.Equal(0, (await indexer.EnqueueFolderAsync(folder, narrower)).Enqueued);
+        File.Copy(images[6], a, overwrite: true);
+        File.SetLastWriteTimeUtc(a, new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+        Assert.Equal(1, (await indexer.EnqueueFolderAsync(folder, narrower)).Enqueued);
+        Assert.Equal((1, 0), Counts(await indexer.WorkAsync(extractor)));
+        Assert.Equal(Sha256(images[6]), (await store.GetAsync(a))!.Metadata[RecordMetadata.Sha256]);
+        File.SetLastWriteTimeUtc(b, new DateTime(2031, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+        Assert.Equal(1, (await indexer.EnqueueFolderAsync(folder, narrower)).Enqueued);
+        Assert.Equal((0, 1), Counts(await indexer.WorkAsync(extractor)));
+        Assert.Equal(0, (await indexer.EnqueueFolderAsync(folder, narrower)).Enqueued);
+
         // RemoveMissing = false keeps the records of deleted files, as in FolderIndexer.
         File.Delete(a);
         var keep = await indexer.EnqueueFolderAsync(folder, new Indexing.FolderIndexOptions { Include = walk.Include, Exclude = narrower.Exclude, RemoveMissing = false });
@@ -149,6 +162,10 @@ public sealed class DistributedIndexerTests(PostgresFixture postgres)
         Assert.Equal(3, await store.CountAsync());
         await Assert.ThrowsAsync<DirectoryNotFoundException>(() => indexer.EnqueueFolderAsync(Path.Combine(parent.Path, "nowhere")));
     }
+
+    private static (int Extracted, int Reused) Counts(DistributedWorkResult result) => (result.Extracted, result.Reused);
+
+    private static string Sha256(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
 
     private static async Task<string[]> IdsAsync(PgVectorStore store)
     {
