@@ -169,6 +169,29 @@ public sealed class Int8PrecisionTests
         Assert.Contains("checksum", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task OldSingleFile_OpenedAsInt8_IsQuantisedWhileLoadingAndCannotBeSavedInThatFormat()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = Path.Combine(dir.Path, "old.isvs");
+        var rows = TestVectors.Random(21, 30, 200);
+        var query = TestVectors.Random(22, 1, 200)[0];
+        IReadOnlyList<VectorSearchResult> exact;
+        await using (var single = EmbeddedVectorStore.Create(200, "m"))
+        {
+            await single.UpsertAsync(rows.Select((r, i) => new VectorRecord($"r{i}", r)));
+            exact = await single.SearchAsync(query);
+            await single.SaveLegacyAsync(path);
+        }
+
+        await using var int8 = await EmbeddedVectorStore.OpenAsync(path, new EmbeddedVectorStoreOptions { Precision = VectorPrecision.Int8 });
+        Assert.Equal(VectorPrecision.Int8, int8.Precision);
+        var results = await int8.SearchAsync(query);
+        Assert.Equal(exact.Select(r => r.Id).Take(3), results.Select(r => r.Id).Take(3));
+        Assert.All(results.Zip(exact), p => Assert.Equal(p.Second.Similarity, p.First.Similarity, 1.5e-2f));
+        await Assert.ThrowsAsync<NotSupportedException>(() => int8.SaveLegacyAsync(Path.Combine(dir.Path, "again.isvs")));
+    }
+
     /// <summary>
     /// Recall floors on a fixed seeded dataset. The data are synthetic but ReLU-like (clustered, non-negative, about
     /// half zeros, a few large values), like CNN features; docs/storage.md gives the recall measured on real ResNet18
