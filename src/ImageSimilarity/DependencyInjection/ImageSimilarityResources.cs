@@ -64,8 +64,8 @@ internal sealed class ImageSimilarityResources(IServiceProvider services, bool o
     /// a host stopped twice (WebApplicationFactory stops it while Program's own Run does) may call this after the
     /// container disposed the store, and every write of the store was already committed when it returned.
     /// </summary>
-    /// <remarks>The two stops can also overlap: the container may dispose the store while this save waits for it,
-    /// which then ends quietly for the same reason.</remarks>
+    /// <remarks>The container also disposes the store itself (it came from a factory registration), so a late stop
+    /// can find it disposed before this object is: that save ends quietly for the same reason.</remarks>
     public async Task SaveAsync(CancellationToken cancellationToken)
     {
         if (_disposed || _store is not { } store)
@@ -77,9 +77,9 @@ internal sealed class ImageSimilarityResources(IServiceProvider services, bool o
         {
             await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (ObjectDisposedException) when (_disposed)
+        catch (ObjectDisposedException)
         {
-            // Disposed by the other stop meanwhile; every write was committed when it returned.
+            // Disposed by the container or the other stop; every write was committed when it returned.
         }
     }
 
