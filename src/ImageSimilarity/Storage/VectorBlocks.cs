@@ -56,6 +56,12 @@ internal sealed class VectorBlocks
         _ => _single.Count,
     };
 
+    /// <summary>
+    /// Gets or sets the binary codes kept beside the rows (two-stage search), or <see langword="null"/>; set, every
+    /// <see cref="Write"/> also writes the row's code.
+    /// </summary>
+    public BinaryCodes? Codes { get; set; }
+
     /// <summary>Gets the bytes held by the blocks.</summary>
     public long AllocatedBytes => Capacity * RowStride;
 
@@ -68,6 +74,7 @@ internal sealed class VectorBlocks
     /// <summary>Makes room for slots 0 to <paramref name="slots"/> - 1.</summary>
     public void EnsureCapacity(long slots)
     {
+        Codes?.EnsureCapacity(slots);
         while (Capacity < slots)
         {
             var blocks = BlockCount;
@@ -96,6 +103,7 @@ internal sealed class VectorBlocks
 
     public void Write(int slot, ReadOnlySpan<float> unit)
     {
+        Codes?.Write(slot, unit);
         var (block, offset) = Locate(slot);
         if (Precision == VectorPrecision.Int8)
         {
