@@ -5,6 +5,9 @@ namespace ImageSimilarity.Storage;
 /// <summary>Two-stage search: binary codes scanned by Hamming distance, then an exact re-rank of the candidates.</summary>
 public sealed partial class EmbeddedVectorStore
 {
+    // From this many rows the code scan is split over the cores (below it, starting workers costs more).
+    private const int ParallelCodeRows = 32_768;
+
     /// <summary>Gets a value indicating whether the store holds binary codes, so that searches with <see cref="VectorSearchOptions.Candidates"/> run in two stages.</summary>
     public bool HasBinaryCodes => _blocks.Codes is not null;
 
@@ -139,20 +142,39 @@ public sealed partial class EmbeddedVectorStore
         var code = new ulong[codes.Words];
         BinaryCodes.Encode(unit, codes.Medians, code);
 
-        // Stage 1: negative distances in a heap of the best candidates.
-        var near = new TopKHeap(Math.Max(candidates, top), float.NegativeInfinity);
-        for (var slot = 0; slot < _slotCount; slot++)
+        // Stage 1: negative distances in a heap of the best candidates; large stores split the rows over the cores
+        // (per-thread heaps merged; ties still go to the earlier row, so the result does not depend on threading).
+        var capacity = Math.Max(candidates, top);
+        var near = new TopKHeap(capacity, float.NegativeInfinity);
+        var rows = _slotCount;
+        var dop = _maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
+        if (dop <= 1 || rows < ParallelCodeRows)
         {
-            if ((slot & 0xFFFF) == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            var score = -(float)BinaryCodes.Hamming(codes.Row(slot), code);
-            if (score >= near.Threshold && scan.Accept(slot))
-            {
-                near.Push(score, slot);
-            }
+            ScanCodes(codes, code, scan, 0, rows, near, cancellationToken);
+        }
+        else
+        {
+            var gate = new object();
+            var chunkRows = (int)Math.Max(ParallelCodeRows / 4, (rows + (dop * 4L) - 1) / (dop * 4L));
+            var chunks = (rows + chunkRows - 1) / chunkRows;
+            Parallel.For(
+                0,
+                chunks,
+                new ParallelOptions { MaxDegreeOfParallelism = dop, CancellationToken = cancellationToken },
+                () => new TopKHeap(capacity, float.NegativeInfinity),
+                (chunk, _, local) =>
+                {
+                    var start = chunk * chunkRows;
+                    ScanCodes(codes, code, scan, start, Math.Min(rows, start + chunkRows), local, cancellationToken);
+                    return local;
+                },
+                local =>
+                {
+                    lock (gate)
+                    {
+                        local.MergeInto(near);
+                    }
+                });
         }
 
         // Stage 2: the stored vectors of the candidates only.
@@ -177,5 +199,23 @@ public sealed partial class EmbeddedVectorStore
         }
 
         return list;
+    }
+
+    /// <summary>Pushes rows [start, end) by negative Hamming distance to <paramref name="code"/> into <paramref name="heap"/>.</summary>
+    private void ScanCodes(BinaryCodes codes, ulong[] code, Scan scan, int start, int end, TopKHeap heap, CancellationToken cancellationToken)
+    {
+        for (var slot = start; slot < end; slot++)
+        {
+            if (((slot - start) & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var score = -(float)BinaryCodes.Hamming(codes.Row(slot), code);
+            if (score >= heap.Threshold && scan.Accept(slot))
+            {
+                heap.Push(score, slot);
+            }
+        }
     }
 }

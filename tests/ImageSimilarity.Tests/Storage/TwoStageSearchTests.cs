@@ -290,6 +290,27 @@ public sealed class TwoStageSearchTests
     }
 
     [Fact]
+    public async Task SearchAsync_TwoStageOverManyRows_GivesTheSameResultOnOneThreadAndOnFour()
+    {
+        // 40,000 rows: above the size from which the code scan is split over the cores. 32 dimensions give few
+        // distinct codes, so many candidates tie on distance and the tie rule (earlier row first) is exercised.
+        var (rows, queries) = Int8PrecisionTests.ReluLike(seed: 15, count: 40_000, dimension: 32, queryCount: 6);
+        await using var serial = EmbeddedVectorStore.Create(32, "relu", new EmbeddedVectorStoreOptions { MaxDegreeOfParallelism = 1 });
+        await using var parallel = EmbeddedVectorStore.Create(32, "relu", new EmbeddedVectorStoreOptions { MaxDegreeOfParallelism = 4 });
+        await serial.UpsertAsync(rows.Select((v, i) => new VectorRecord($"r{i}", v)));
+        await parallel.UpsertAsync(rows.Select((v, i) => new VectorRecord($"r{i}", v)));
+        await serial.BuildBinaryCodesAsync();
+        await parallel.BuildBinaryCodesAsync();
+        var options = new VectorSearchOptions { Top = 10, Candidates = 300 };
+        foreach (var query in queries)
+        {
+            Assert.Equal(
+                (await serial.SearchAsync(query, options)).Select(r => (r.Id, r.Similarity)),
+                (await parallel.SearchAsync(query, options)).Select(r => (r.Id, r.Similarity)));
+        }
+    }
+
+    [Fact]
     public void Candidates_ZeroOrNegative_IsRefused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new VectorSearchOptions { Candidates = 0 });
