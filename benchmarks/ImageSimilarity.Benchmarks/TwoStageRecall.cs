@@ -6,13 +6,14 @@ using ImageSimilarity.Storage;
 namespace ImageSimilarity.Benchmarks;
 
 /// <summary>
-/// <c>--twostage FILE [queries] [rows] [candidates,...]</c>: recall@10 and latency of the two-stage search (binary
+/// <c>--twostage FILE [queries] [rows] [candidates,...] [threads]</c>: recall@10 and latency of the two-stage search (binary
 /// median codes, Hamming scan, exact re-rank) against exact fp32 search, for several candidate counts, on real feature
 /// vectors (raw little-endian float32 4096-d rows, e.g. /work/big/features/resnet18-4096.f32). <c>queries</c> rows
 /// (default 100, spread evenly over the file) are held out as queries; the others are stored, and when <c>rows</c>
 /// is larger than the file, seeded noisy copies of them (each value times 1 + 0.1 N(0,1), kept non-negative) fill the
 /// store up to <c>rows</c>. Each query runs exact and every candidate count one after the other (interleaved), so the
-/// latency ratios come from the same moments; times are medians (Stopwatch, shared machine).
+/// latency ratios come from the same moments; times are medians (Stopwatch, shared machine). <c>threads</c> is the
+/// store's <see cref="EmbeddedVectorStoreOptions.MaxDegreeOfParallelism"/> (default: all cores).
 /// </summary>
 internal static class TwoStageRecall
 {
@@ -24,6 +25,7 @@ internal static class TwoStageRecall
         var counts = args.Length > 4
             ? args[4].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray()
             : [50, 100, 200, 400, 800, 1600];
+        var threads = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : -1;
         const int Dim = BenchmarkData.Dimension;
         var total = (int)(new FileInfo(path).Length / (Dim * 4L));
         var bytes = new byte[Dim * 4];
@@ -47,7 +49,7 @@ internal static class TwoStageRecall
             }
         }
 
-        await using var store = EmbeddedVectorStore.Create(Dim, "features");
+        await using var store = EmbeddedVectorStore.Create(Dim, "features", new EmbeddedVectorStoreOptions { MaxDegreeOfParallelism = threads });
         await store.UpsertAsync(real.Select((v, i) => new VectorRecord($"r{i}", v))).ConfigureAwait(false);
         var stored = real.Count;
         var random = new Random(20261126);
@@ -74,7 +76,7 @@ internal static class TwoStageRecall
         await store.BuildBinaryCodesAsync().ConfigureAwait(false);
         build.Stop();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage: {stored:N0} stored rows ({Math.Max(0, stored - (total - queries.Count)):N0} noisy copies), {queries.Count} held-out queries, from {path}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage: vectors {store.VectorMemoryBytes / 1e6:F1} MB, codes {store.BinaryCodeMemoryBytes / 1e6:F1} MB, codes built in {build.Elapsed.TotalSeconds:F1} s; exact search on {Environment.ProcessorCount} cores, two-stage on one thread"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage: vectors {store.VectorMemoryBytes / 1e6:F1} MB, codes {store.BinaryCodeMemoryBytes / 1e6:F1} MB, codes built in {build.Elapsed.TotalSeconds:F1} s; searches on {(threads == -1 ? Environment.ProcessorCount : threads)} threads of {Environment.ProcessorCount} cores"));
 
         var exactTimes = new List<double>();
         var times = counts.Select(_ => new List<double>()).ToArray();
