@@ -1,4 +1,5 @@
 using ImageSimilarity.TestSupport;
+using Microsoft.Data.Sqlite;
 
 namespace ImageSimilarity.Storage;
 
@@ -308,6 +309,40 @@ public sealed class TwoStageSearchTests
                 (await serial.SearchAsync(query, options)).Select(r => (r.Id, r.Similarity)),
                 (await parallel.SearchAsync(query, options)).Select(r => (r.Id, r.Similarity)));
         }
+    }
+
+    [Theory]
+    [InlineData("not base64 !")]
+    [InlineData("AAAA")]
+    public async Task OpenOrCreateAsync_MalformedMedians_OpensWithoutCodesAndSearchesExactly(string medians)
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var path = dir.Combine("index.db");
+        var (rows, queries) = Int8PrecisionTests.ReluLike(seed: 16, count: 50, dimension: 16, queryCount: 1);
+        await using (var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, 16, "relu"))
+        {
+            await store.UpsertAsync(rows.Select((v, i) => new VectorRecord($"r{i}", v)));
+            await store.BuildBinaryCodesAsync();
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE properties SET value = $v WHERE scope = 'store' AND key = 'binary_medians'";
+            command.Parameters.AddWithValue("$v", medians);
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        await using var reopened = await EmbeddedVectorStore.OpenOrCreateAsync(path, 16, "relu");
+        Assert.False(reopened.HasBinaryCodes);
+        Assert.Equal(50, await reopened.CountAsync());
+        var exact = await reopened.SearchAsync(queries[0]);
+        Assert.Equal(exact.Select(r => r.Id), (await reopened.SearchAsync(queries[0], new VectorSearchOptions { Candidates = 5 })).Select(r => r.Id));
+
+        // Building again replaces the damaged value.
+        await reopened.BuildBinaryCodesAsync();
+        Assert.True(reopened.HasBinaryCodes);
     }
 
     [Fact]
