@@ -23,6 +23,7 @@ internal sealed class VectorBlocks
     private readonly List<float[]> _single = [];
     private readonly List<Half[]> _half = [];
     private readonly List<byte[]> _int8 = [];
+    private float[]? _codeRow;
 
     public VectorBlocks(int dimension, VectorPrecision precision)
     {
@@ -103,19 +104,20 @@ internal sealed class VectorBlocks
 
     public void Write(int slot, ReadOnlySpan<float> unit)
     {
-        Codes?.Write(slot, unit);
-        var (block, offset) = Locate(slot);
-        if (Precision == VectorPrecision.Int8)
+        WriteRow(slot, unit);
+        if (Codes is { } codes)
         {
-            Int8Rows.Quantize(unit, RowBytes(block, slot - (block * RowsPerBlock), 1));
-        }
-        else if (Precision == VectorPrecision.Half)
-        {
-            TensorPrimitives.ConvertToHalf(unit, _half[block].AsSpan(offset, Dimension));
-        }
-        else
-        {
-            unit.CopyTo(_single[block].AsSpan(offset, Dimension));
+            // From the stored row (not the given floats), so that the code is the same when the index is opened again.
+            if (Precision == VectorPrecision.Single)
+            {
+                codes.Write(slot, unit);
+            }
+            else
+            {
+                var row = _codeRow ??= new float[Dimension];
+                Read(slot, row);
+                codes.Write(slot, row);
+            }
         }
     }
 
@@ -147,6 +149,23 @@ internal sealed class VectorBlocks
         VectorPrecision.Int8 => _int8[block].AsSpan(firstRow * RowStride, ((rows - 1) * RowStride) + Int8Rows.RowBytes(Dimension)),
         _ => MemoryMarshal.AsBytes(_single[block].AsSpan(firstRow * Dimension, rows * Dimension)),
     };
+
+    private void WriteRow(int slot, ReadOnlySpan<float> unit)
+    {
+        var (block, offset) = Locate(slot);
+        if (Precision == VectorPrecision.Int8)
+        {
+            Int8Rows.Quantize(unit, RowBytes(block, slot - (block * RowsPerBlock), 1));
+        }
+        else if (Precision == VectorPrecision.Half)
+        {
+            TensorPrimitives.ConvertToHalf(unit, _half[block].AsSpan(offset, Dimension));
+        }
+        else
+        {
+            unit.CopyTo(_single[block].AsSpan(offset, Dimension));
+        }
+    }
 
     private (int Block, int Offset) Locate(int slot)
     {

@@ -148,6 +148,27 @@ public sealed class TwoStageSearchTests
         Assert.Equal("r123", hit[0].Id);
     }
 
+    [Theory]
+    [InlineData(VectorPrecision.Half)]
+    [InlineData(VectorPrecision.Int8)]
+    public async Task UpsertAsync_AfterTheCodesAreBuilt_CodesTheStoredRowAsAReopenedIndexWould(VectorPrecision precision)
+    {
+        // Half and int8 rows differ slightly from the floats given; a code must come from the stored row, as the
+        // codes rebuilt when an index is opened do, or results would change across a reopen.
+        var (rows, _) = Int8PrecisionTests.ReluLike(seed: 17, count: 400, dimension: 64, queryCount: 0);
+        await using var store = EmbeddedVectorStore.Create(64, "relu", new EmbeddedVectorStoreOptions { Precision = precision });
+        await store.UpsertAsync(rows.Take(100).Select((v, i) => new VectorRecord($"r{i}", v)));
+        await store.BuildBinaryCodesAsync();
+        await store.UpsertAsync(rows.Skip(100).Select((v, i) => new VectorRecord($"r{100 + i}", v)));
+        var codes = store.Blocks.Codes!;
+        var expected = new ulong[codes.Words];
+        for (var slot = 0; slot < rows.Length; slot++)
+        {
+            BinaryCodes.Encode((await store.GetAsync($"r{slot}"))!.Vector.Span, codes.Medians, expected);
+            Assert.Equal(expected, codes.Row(slot).ToArray());
+        }
+    }
+
     [Fact]
     public async Task SearchAsync_CandidatesCoverTheStore_EqualsExactSearch()
     {
