@@ -7,7 +7,7 @@ using Microsoft.Data.Sqlite;
 namespace ImageSimilarity.Benchmarks;
 
 /// <summary>
-/// <c>--twostage FILE [queries] [rows] [candidates,...] [threads] [probe.db]</c>: recall@10 and latency of the two-stage search (binary
+/// <c>--twostage FILE [queries] [rows] [candidates,...] [threads] [probe.db|-] [single|half|int8]</c>: recall@10 and latency of the two-stage search (binary
 /// median codes, Hamming scan, exact re-rank) against exact fp32 search, for several candidate counts, on real feature
 /// vectors (raw little-endian float32 4096-d rows, e.g. /work/big/features/resnet18-4096.f32). <c>queries</c> rows
 /// (default 100, spread evenly over the file) are held out as queries; the others are stored, and when <c>rows</c>
@@ -17,7 +17,8 @@ namespace ImageSimilarity.Benchmarks;
 /// store's <see cref="EmbeddedVectorStoreOptions.MaxDegreeOfParallelism"/> (default: all cores). With
 /// <c>probe.db</c>, the store is then saved there as an index file and the time to read 200 random records' vectors
 /// from it by id (what a re-rank from disk would read; the file was just written, so it is in the page cache) is
-/// timed, median over the queries; the file is deleted afterwards.
+/// timed, median over the queries; the file is deleted afterwards. The last argument is the store's precision
+/// (default single); recall is then against exact search of that same store, not of fp32.
 /// </summary>
 internal static class TwoStageRecall
 {
@@ -30,6 +31,7 @@ internal static class TwoStageRecall
             ? args[4].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray()
             : [50, 100, 200, 400, 800, 1600];
         var threads = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : -1;
+        var precision = args.Length > 7 ? Enum.Parse<VectorPrecision>(args[7], ignoreCase: true) : VectorPrecision.Single;
         const int Dim = BenchmarkData.Dimension;
         var total = (int)(new FileInfo(path).Length / (Dim * 4L));
         var bytes = new byte[Dim * 4];
@@ -53,14 +55,15 @@ internal static class TwoStageRecall
             }
         }
 
-        await using var store = EmbeddedVectorStore.Create(Dim, "features", new EmbeddedVectorStoreOptions { MaxDegreeOfParallelism = threads });
+        await using var store = EmbeddedVectorStore.Create(Dim, "features", new EmbeddedVectorStoreOptions { MaxDegreeOfParallelism = threads, Precision = precision });
         await store.UpsertAsync(real.Select((v, i) => new VectorRecord($"r{i}", v))).ConfigureAwait(false);
         var stored = real.Count;
         var random = new Random(20261126);
-        var copy = new float[Dim];
+        var batch = new List<VectorRecord>(256);
         while (stored < rows)
         {
             var source = real[random.Next(real.Count)];
+            var copy = new float[Dim];
             for (var d = 0; d < Dim; d++)
             {
                 copy[d] = Math.Max(0f, source[d] * (1f + (0.1f * Gaussian(random))));
@@ -71,8 +74,13 @@ internal static class TwoStageRecall
                 continue;
             }
 
-            await store.UpsertAsync(new VectorRecord($"n{stored}", copy.ToArray())).ConfigureAwait(false);
+            batch.Add(new VectorRecord($"n{stored}", copy));
             stored++;
+            if (batch.Count == 256 || stored == rows)
+            {
+                await store.UpsertAsync(batch).ConfigureAwait(false);
+                batch.Clear();
+            }
         }
 
         real.Clear();
@@ -104,14 +112,14 @@ internal static class TwoStageRecall
         }
 
         var exactMedian = Benchmarking.MedianTimer.MedianOf(exactTimes);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage: exact fp32: median query {exactMedian:F2} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage: exact {precision}: median query {exactMedian:F2} ms"));
         for (var c = 0; c < counts.Length; c++)
         {
             var median = Benchmarking.MedianTimer.MedianOf(times[c]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage: {counts[c]} candidates: recall@10 {hits[c] / (10.0 * queries.Count):F4} (worst query {worst[c]}/10), median query {median:F2} ms ({median / exactMedian:F2}x exact)"));
         }
 
-        if (args.Length > 6)
+        if (args.Length > 6 && args[6] != "-")
         {
             await ProbeDiskReadsAsync(store, args[6], queries.Count).ConfigureAwait(false);
         }
