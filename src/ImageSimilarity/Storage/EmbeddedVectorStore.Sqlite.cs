@@ -65,13 +65,11 @@ public sealed partial class EmbeddedVectorStore
 
             var effective = options ?? new EmbeddedVectorStoreOptions { Precision = index.Precision };
             var store = new EmbeddedVectorStore(index.Dimension, index.ModelId, effective, index.CreatedUtc, index.UpdatedUtc);
-            if (index.BinaryMedians is { } text)
+            // The codes are computed from the loaded rows (RebuildCodes below). Malformed medians are ignored: the
+            // index opens without codes (exact search) and BuildBinaryCodesAsync writes them again.
+            if (index.BinaryMedians is { } text && BinaryCodes.ParseMedians(text, index.Dimension) is { } medians)
             {
-                // Codes are built while the rows load (VectorBlocks.Write); malformed medians are rebuilt, not fatal.
-                if (BinaryCodes.ParseMedians(text, index.Dimension) is { } medians)
-                {
-                    store._blocks.Codes = new BinaryCodes(medians);
-                }
+                store._blocks.Codes = new BinaryCodes(medians);
             }
 
             store._blocks.EnsureCapacity(count);
