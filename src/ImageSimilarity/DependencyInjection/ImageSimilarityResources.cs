@@ -64,7 +64,24 @@ internal sealed class ImageSimilarityResources(IServiceProvider services, bool o
     /// a host stopped twice (WebApplicationFactory stops it while Program's own Run does) may call this after the
     /// container disposed the store, and every write of the store was already committed when it returned.
     /// </summary>
-    public Task SaveAsync(CancellationToken cancellationToken) => _disposed ? Task.CompletedTask : _store?.SaveChangesAsync(cancellationToken) ?? Task.CompletedTask;
+    /// <remarks>The two stops can also overlap: the container may dispose the store while this save waits for it,
+    /// which then ends quietly for the same reason.</remarks>
+    public async Task SaveAsync(CancellationToken cancellationToken)
+    {
+        if (_disposed || _store is not { } store)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException) when (_disposed)
+        {
+            // Disposed by the other stop meanwhile; every write was committed when it returned.
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
