@@ -24,6 +24,12 @@ if (args is ["--recall", _, ..])
     return await ImageSimilarity.Benchmarks.PrecisionRecall.RunAsync(args);
 }
 
+if (args is ["--twostage", _, ..])
+{
+    // Recall@10 and latency of the two-stage search against exact fp32, per candidate count (see docs/storage.md).
+    return await ImageSimilarity.Benchmarks.TwoStageRecall.RunAsync(args);
+}
+
 if (args is ["--storage", ..])
 {
     // The SQLite index against the old single-file store, interleaved (see docs/storage.md).

@@ -213,6 +213,11 @@ public sealed partial class EmbeddedVectorStore
         using (var index = SqliteIndex.Create(path, dim, ModelId, Precision, CreatedUtc, UpdatedUtc, _properties.ToArray(), bulk: true))
         {
             index.Begin(write: true);
+            if (_blocks.Codes is { } codes)
+            {
+                index.SetBinaryMedians(BinaryCodes.FormatMedians(codes.Medians));
+            }
+
             var seq = index.NextSeq(UpdatedUtc);
             var perBlock = _blocks.RowsPerBlock;
             for (var slot = 0; slot < _slotCount; slot++)

@@ -68,6 +68,16 @@ public sealed partial class EmbeddedVectorStore
                 return results;
             }
 
+            if (options.Candidates is { } candidates && _blocks.Codes is { } codes)
+            {
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    results[q] = SearchTwoStage(codes, queries[q], options, (int)Math.Min(options.Top, live), (int)Math.Min(candidates, live), cancellationToken);
+                }
+
+                return results;
+            }
+
             var scan = new Scan(this, queries, options, (int)Math.Min(options.Top, live));
             var rows = _slotCount;
             var work = (long)rows * Dimension * queries.Length;
@@ -349,7 +359,7 @@ public sealed partial class EmbeddedVectorStore
             }
         }
 
-        private bool Accept(int slot)
+        public bool Accept(int slot)
         {
             // Free slots keep stale vectors; they are skipped here, only for rows good enough to enter a heap.
             if (_ids[slot] is not { } id)

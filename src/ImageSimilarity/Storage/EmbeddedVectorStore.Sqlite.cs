@@ -65,6 +65,13 @@ public sealed partial class EmbeddedVectorStore
 
             var effective = options ?? new EmbeddedVectorStoreOptions { Precision = index.Precision };
             var store = new EmbeddedVectorStore(index.Dimension, index.ModelId, effective, index.CreatedUtc, index.UpdatedUtc);
+            // The codes are computed from the loaded rows (RebuildCodes below). Malformed medians are ignored: the
+            // index opens without codes (exact search) and BuildBinaryCodesAsync writes them again.
+            if (index.BinaryMedians is { } text && BinaryCodes.ParseMedians(text, index.Dimension) is { } medians)
+            {
+                store._blocks.Codes = new BinaryCodes(medians);
+            }
+
             store._blocks.EnsureCapacity(count);
             store._ids = new string?[Math.Max(16, count)];
             store._metadata = new IReadOnlyDictionary<string, string>[store._ids.Length];
@@ -73,6 +80,7 @@ public sealed partial class EmbeddedVectorStore
                 store.LoadRows(index, -1, direct: true, cancellationToken);
             }
 
+            store.RebuildCodes();
             store._persistedProperties = index.ReadUserProperties();
             foreach (var (key, value) in store._persistedProperties)
             {
@@ -600,6 +608,7 @@ public sealed partial class EmbeddedVectorStore
             TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<byte, float>(bytes), MemoryMarshal.Cast<byte, Half>(target));
         }
 
+        UpdateCode(slot);
         _metadata[slot] = metadata;
     }
 

@@ -14,7 +14,8 @@ namespace ImageSimilarity.Storage;
 /// <code>
 /// PRAGMA application_id = 0x49535653  -- 'ISVS': marks the file as ours
 /// properties(scope, key, value)       -- scope 'store': format, format_version, dimension, model_id, precision,
-///                                     --   created_utc, updated_utc, change_seq; scope 'user': free properties
+///                                     --   created_utc, updated_utc, change_seq, binary_medians (optional);
+///                                     --   scope 'user': free properties
 /// records(id, seq, checksum, metadata, vector)  -- vector last so reading the small columns never walks overflow pages
 /// deletions(id, seq)                  -- ids deleted at change seq, so other processes can follow deletes
 /// </code>
@@ -28,6 +29,9 @@ internal sealed class SqliteIndex : IDisposable
     public const int FormatVersion = 2;
     public const string FormatName = "ImageSimilarity.VectorIndex";
     public const int MaxDimension = 65_536;
+
+    /// <summary>The store property holding the binary-code medians (two-stage search), when they were built.</summary>
+    public const string BinaryMediansKey = "binary_medians";
 
     // 8 KiB pages: a 4096-float vector (16 KiB) takes two overflow pages and a half-precision one takes one, with
     // about 6% (fp32) / 11% (half) left over; 4 KiB pages (3% / 5%) need twice as many page reads per vector, and
@@ -73,6 +77,9 @@ internal sealed class SqliteIndex : IDisposable
     public DateTimeOffset UpdatedUtc { get; private set; }
 
     public long ChangeSeq { get; private set; }
+
+    /// <summary>Gets the binary-code medians stored with the index (<see cref="BinaryCodes.FormatMedians"/>), or <see langword="null"/>.</summary>
+    public string? BinaryMedians { get; private set; }
 
     public int RowBytes => Precision switch
     {
@@ -338,6 +345,7 @@ internal sealed class SqliteIndex : IDisposable
         ModelId = model;
         CreatedUtc = ParseTime(store, "created_utc");
         UpdatedUtc = ParseTime(store, "updated_utc");
+        BinaryMedians = store.GetValueOrDefault(BinaryMediansKey);
         ChangeSeq = long.TryParse(store.GetValueOrDefault("change_seq"), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
             ? seq
             : throw new IndexFileException(Path, "its change_seq property is missing or malformed.");
@@ -679,6 +687,13 @@ internal sealed class SqliteIndex : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>Records the binary-code medians (inside a write transaction).</summary>
+    public void SetBinaryMedians(string medians)
+    {
+        SetStoreProperty(BinaryMediansKey, medians);
+        BinaryMedians = medians;
     }
 
     private void SetStoreProperty(string key, string value) => SetProperty("store", key, value);

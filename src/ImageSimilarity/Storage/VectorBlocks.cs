@@ -23,6 +23,7 @@ internal sealed class VectorBlocks
     private readonly List<float[]> _single = [];
     private readonly List<Half[]> _half = [];
     private readonly List<byte[]> _int8 = [];
+    private float[]? _codeRow;
 
     public VectorBlocks(int dimension, VectorPrecision precision)
     {
@@ -56,6 +57,12 @@ internal sealed class VectorBlocks
         _ => _single.Count,
     };
 
+    /// <summary>
+    /// Gets or sets the binary codes kept beside the rows (two-stage search), or <see langword="null"/>; set, every
+    /// <see cref="Write"/> also writes the row's code.
+    /// </summary>
+    public BinaryCodes? Codes { get; set; }
+
     /// <summary>Gets the bytes held by the blocks.</summary>
     public long AllocatedBytes => Capacity * RowStride;
 
@@ -68,6 +75,7 @@ internal sealed class VectorBlocks
     /// <summary>Makes room for slots 0 to <paramref name="slots"/> - 1.</summary>
     public void EnsureCapacity(long slots)
     {
+        Codes?.EnsureCapacity(slots);
         while (Capacity < slots)
         {
             var blocks = BlockCount;
@@ -96,18 +104,20 @@ internal sealed class VectorBlocks
 
     public void Write(int slot, ReadOnlySpan<float> unit)
     {
-        var (block, offset) = Locate(slot);
-        if (Precision == VectorPrecision.Int8)
+        WriteRow(slot, unit);
+        if (Codes is { } codes)
         {
-            Int8Rows.Quantize(unit, RowBytes(block, slot - (block * RowsPerBlock), 1));
-        }
-        else if (Precision == VectorPrecision.Half)
-        {
-            TensorPrimitives.ConvertToHalf(unit, _half[block].AsSpan(offset, Dimension));
-        }
-        else
-        {
-            unit.CopyTo(_single[block].AsSpan(offset, Dimension));
+            // From the stored row (not the given floats), so that the code is the same when the index is opened again.
+            if (Precision == VectorPrecision.Single)
+            {
+                codes.Write(slot, unit);
+            }
+            else
+            {
+                var row = _codeRow ??= new float[Dimension];
+                Read(slot, row);
+                codes.Write(slot, row);
+            }
         }
     }
 
@@ -139,6 +149,23 @@ internal sealed class VectorBlocks
         VectorPrecision.Int8 => _int8[block].AsSpan(firstRow * RowStride, ((rows - 1) * RowStride) + Int8Rows.RowBytes(Dimension)),
         _ => MemoryMarshal.AsBytes(_single[block].AsSpan(firstRow * Dimension, rows * Dimension)),
     };
+
+    private void WriteRow(int slot, ReadOnlySpan<float> unit)
+    {
+        var (block, offset) = Locate(slot);
+        if (Precision == VectorPrecision.Int8)
+        {
+            Int8Rows.Quantize(unit, RowBytes(block, slot - (block * RowsPerBlock), 1));
+        }
+        else if (Precision == VectorPrecision.Half)
+        {
+            TensorPrimitives.ConvertToHalf(unit, _half[block].AsSpan(offset, Dimension));
+        }
+        else
+        {
+            unit.CopyTo(_single[block].AsSpan(offset, Dimension));
+        }
+    }
 
     private (int Block, int Offset) Locate(int slot)
     {

@@ -58,6 +58,32 @@ public sealed class VectorSearchOptions
         init => field = value is null ? null : new System.Collections.ObjectModel.ReadOnlySet<string>(new HashSet<string>(value, StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// Gets how many candidates a two-stage search takes from the binary codes before it re-ranks them exactly;
+    /// <see langword="null"/> (the default) for an exact search over every vector.
+    /// </summary>
+    /// <remarks>
+    /// Used by an <see cref="EmbeddedVectorStore"/> whose binary codes are built
+    /// (<see cref="EmbeddedVectorStore.BuildBinaryCodesAsync"/>): it picks the <c>Candidates</c> records whose codes are
+    /// nearest the query's (Hamming distance), then scores only those with their stored vectors. A value below
+    /// <see cref="Top"/> counts as <see cref="Top"/>. Stores without binary codes, and other stores, search exactly.
+    /// A few hundred candidates gave recall@10 of 0.99 or more on real ResNet18 features (docs/storage.md).
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int? Candidates
+    {
+        get;
+        init
+        {
+            if (value is { } v)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(v, nameof(value));
+            }
+
+            field = value;
+        }
+    }
+
     /// <summary>Returns a copy with another <see cref="Top"/>.</summary>
     internal VectorSearchOptions WithTop(int top) => new()
     {
@@ -65,5 +91,6 @@ public sealed class VectorSearchOptions
         MinSimilarity = MinSimilarity,
         MetadataEquals = MetadataEquals,
         ExcludeIds = ExcludeIds,
+        Candidates = Candidates,
     };
 }
