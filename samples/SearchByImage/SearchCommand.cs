@@ -108,7 +108,7 @@ internal static class SearchCommand
             results = await searcher.SearchAsync(ImageInput.FromFile(queryPath), searchOptions, cancellationToken).ConfigureAwait(false);
         }
 
-        var hits = results.Select((r, i) => new SearchHit(i + 1, r.Id, r.Metadata.GetValueOrDefault(RecordMetadata.Path), r.Similarity)).ToList();
+        var hits = SearchHit.From(results);
 
         if (request.Json)
         {
@@ -116,13 +116,7 @@ internal static class SearchCommand
         }
         else
         {
-            var table = new Table().AddColumns("#", "similarity", "image");
-            foreach (var hit in hits)
-            {
-                table.AddRow(hit.Rank.ToString(CultureInfo.InvariantCulture), hit.Similarity.ToString("F4", CultureInfo.InvariantCulture), Markup.Escape(hit.Path ?? hit.Id));
-            }
-
-            AnsiConsole.Write(table);
+            SearchHit.WriteTable(hits);
             if (hits.Count == 0)
             {
                 AnsiConsole.MarkupLine("[yellow]no matches[/] (empty index, or --min-score too high)");
@@ -153,18 +147,7 @@ internal static class SearchCommand
             writer.WriteString("query", request.Image is null ? request.Id : Path.GetFullPath(request.Image));
             writer.WriteString("index", Path.GetFullPath(request.Index));
             writer.WriteString("model", store.ModelId);
-            writer.WriteStartArray("results");
-            foreach (var hit in hits)
-            {
-                writer.WriteStartObject();
-                writer.WriteNumber("rank", hit.Rank);
-                writer.WriteString("id", hit.Id);
-                writer.WriteString("path", hit.Path);
-                writer.WriteNumber("similarity", hit.Similarity);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
+            SearchHit.WriteJson(writer, hits);
             writer.WriteEndObject();
         });
     }

@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
 using ImageSimilarity.Imaging;
 using ImageSimilarity.PgVector;
 using ImageSimilarity.Storage;
 using SearchByImage.Rendering;
-using Spectre.Console;
 
 namespace SearchByImage.Postgres;
 
@@ -80,7 +78,7 @@ internal sealed class PostgresSearch
 
     private static int Write(IReadOnlyList<VectorSearchResult> results, PgVectorStore store, string queryPath, string queryName, bool json, string? sheet, string? html)
     {
-        var hits = results.Select((r, i) => new SearchHit(i + 1, r.Id, r.Metadata.GetValueOrDefault(RecordMetadata.Path), r.Similarity)).ToList();
+        var hits = SearchHit.From(results);
         if (json)
         {
             JsonOutput.Write(writer =>
@@ -89,30 +87,13 @@ internal sealed class PostgresSearch
                 writer.WriteString("query", queryName);
                 writer.WriteString("table", store.TableName);
                 writer.WriteString("model", store.ModelId);
-                writer.WriteStartArray("results");
-                foreach (var hit in hits)
-                {
-                    writer.WriteStartObject();
-                    writer.WriteNumber("rank", hit.Rank);
-                    writer.WriteString("id", hit.Id);
-                    writer.WriteString("path", hit.Path);
-                    writer.WriteNumber("similarity", hit.Similarity);
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteEndArray();
+                SearchHit.WriteJson(writer, hits);
                 writer.WriteEndObject();
             });
         }
         else
         {
-            var table = new Table().AddColumns("#", "similarity", "image");
-            foreach (var hit in hits)
-            {
-                table.AddRow(hit.Rank.ToString(CultureInfo.InvariantCulture), hit.Similarity.ToString("F4", CultureInfo.InvariantCulture), Markup.Escape(hit.Path ?? hit.Id));
-            }
-
-            AnsiConsole.Write(table);
+            SearchHit.WriteTable(hits);
         }
 
         if (sheet is not null)
