@@ -1,6 +1,7 @@
 using ImageSimilarity.Storage;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using SearchByImage.Shared;
 using SkiaSharp;
 
 namespace SearchByImage.Web.Services;
@@ -103,7 +104,7 @@ internal sealed class ImageFiles(IVectorStore store, IMemoryCache cache, IOption
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
         canvas.Scale((float)w / uprightW, (float)h / uprightH);
-        canvas.Concat(UprightMatrix(origin, srcW, srcH));
+        canvas.Concat(ExifOrientation.UprightMatrix(origin, srcW, srcH));
         using var image = SKImage.FromBitmap(decoded);
         canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKCubicResampler.Mitchell));
         canvas.Flush();
@@ -111,19 +112,6 @@ internal sealed class ImageFiles(IVectorStore store, IMemoryCache cache, IOption
         using var jpeg = snapshot.Encode(SKEncodedImageFormat.Jpeg, 82);
         return jpeg.ToArray();
     }
-
-    /// <summary>The transform that draws a stored w x h image upright for its EXIF origin.</summary>
-    private static SKMatrix UprightMatrix(SKEncodedOrigin origin, int w, int h) => origin switch
-    {
-        SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
-        SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
-        SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
-        SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
-        SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
-        SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
-        SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
-        _ => SKMatrix.Identity,
-    };
 }
 
 /// <summary>A stored image's file.</summary>

@@ -1,3 +1,4 @@
+using SearchByImage.Shared;
 using SkiaSharp;
 
 namespace SearchByImage.Rendering;
@@ -37,7 +38,7 @@ internal static class Thumbnails
             }
 
             // The upright size is where the orientation matrix maps the stored bounds (sides swap for 5 to 8).
-            var orient = OriginMatrix(codec.EncodedOrigin, info.Width, info.Height);
+            var orient = ExifOrientation.UprightMatrix(codec.EncodedOrigin, info.Width, info.Height);
             var upright = orient.MapRect(new SKRect(0, 0, info.Width, info.Height));
             int uprightW = (int)Math.Round(upright.Width), uprightH = (int)Math.Round(upright.Height);
             var scale = Math.Min(1f, (float)maxSide / Math.Max(uprightW, uprightH));
@@ -56,17 +57,4 @@ internal static class Thumbnails
             return null;
         }
     }
-
-    /// <summary>The matrix that draws a stored (w x h) image upright for an EXIF origin.</summary>
-    private static SKMatrix OriginMatrix(SKEncodedOrigin origin, int w, int h) => origin switch
-    {
-        SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
-        SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
-        SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
-        SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
-        SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
-        SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
-        SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
-        _ => SKMatrix.Identity,
-    };
 }
