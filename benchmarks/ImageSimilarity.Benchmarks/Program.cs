@@ -30,6 +30,18 @@ if (args is ["--twostage", _, ..])
     return await ImageSimilarity.Benchmarks.TwoStageRecall.RunAsync(args);
 }
 
+if (args is ["--twostage-build", _, _, _, ..])
+{
+    // Writes the first rows of a raw float32 file into an index file for --twostage-index (see docs/storage.md).
+    return await ImageSimilarity.Benchmarks.TwoStageIndex.BuildAsync(args);
+}
+
+if (args is ["--twostage-index", _, _, _, ..])
+{
+    // Two-stage search on a prebuilt index file against an exact fp32 reference: recall, latency, memory.
+    return await ImageSimilarity.Benchmarks.TwoStageIndex.RunAsync(args);
+}
+
 if (args is ["--storage", ..])
 {
     // The SQLite index against the old single-file store, interleaved (see docs/storage.md).
