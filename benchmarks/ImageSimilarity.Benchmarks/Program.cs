@@ -36,6 +36,12 @@ if (args is ["--twostage-build", _, _, _, ..])
     return await ImageSimilarity.Benchmarks.TwoStageIndex.BuildAsync(args);
 }
 
+if (args is ["--twostage-reference", _, _, _, _])
+{
+    // The exact fp32 top 10 of each query over a raw float32 file, in chunks, with libtorch's GEMM.
+    return ImageSimilarity.Benchmarks.TwoStageReference.Run(args);
+}
+
 if (args is ["--twostage-index", _, _, _, ..])
 {
     // Two-stage search on a prebuilt index file against an exact fp32 reference: recall, latency, memory.
