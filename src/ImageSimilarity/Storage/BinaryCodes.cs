@@ -10,30 +10,56 @@ namespace ImageSimilarity.Storage;
 /// that picks a two-stage search's candidates.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Thresholding at the median, not at zero, is what makes the bits informative for ReLU features (never negative,
 /// often zero): each bit splits the stored vectors about in half. Not thread-safe: the store guards it with its lock.
+/// </para>
+/// <para>
+/// Bit layout (the same in memory and in the index file's <c>binary_codes</c> table, layout
+/// <see cref="Layout"/>): bit <c>j</c> (word <c>j / 64</c>, bit <c>j % 64</c>, words little-endian) holds dimension
+/// <c>order[j]</c>, where <c>order</c> is a fixed pseudo-random permutation of the dimensions
+/// (<see cref="Permutation"/>), so that any prefix of a code is an evenly spread sample of the dimensions. The
+/// Hamming distance of two codes does not depend on the order. Padding bits (past the dimension) are zero.
+/// </para>
 /// </remarks>
 internal sealed class BinaryCodes
 {
     /// <summary>At most this many rows (spread evenly over the store) are read to compute the medians.</summary>
     public const int MaxMedianSample = 32_768;
 
+    /// <summary>The name of the bit layout recorded in the index file (store property <c>binary_code_layout</c>).</summary>
+    public const string Layout = "permuted-splitmix64-v1";
+
     private readonly float[] _medians;
+    private readonly int[] _order;
+    private readonly float[] _orderedMedians;
     private ulong[] _codes = [];
 
     public BinaryCodes(float[] medians)
     {
         _medians = medians;
         Words = (medians.Length + 63) / 64;
+        _order = Permutation(medians.Length);
+        _orderedMedians = new float[medians.Length];
+        for (var j = 0; j < _order.Length; j++)
+        {
+            _orderedMedians[j] = medians[_order[j]];
+        }
     }
 
     /// <summary>Gets the ulongs per row.</summary>
     public int Words { get; }
 
+    /// <summary>Gets the bytes of one row's code in the index file (<see cref="Words"/> little-endian ulongs).</summary>
+    public int CodeBytes => Words * sizeof(ulong);
+
     public ReadOnlySpan<float> Medians => _medians;
 
     /// <summary>Gets the bytes of memory held by the codes.</summary>
     public long AllocatedBytes => (long)_codes.Length * sizeof(ulong);
+
+    /// <summary>Gets how many slots the codes have room for.</summary>
+    public long Capacity => Words == 0 ? 0 : _codes.LongLength / Words;
 
     /// <summary>Makes room for slots 0 to <paramref name="slots"/> - 1 (doubling, so appends stay cheap).</summary>
     public void EnsureCapacity(long slots)
@@ -49,22 +75,77 @@ internal sealed class BinaryCodes
     }
 
     /// <summary>Sets the code of a slot from its (unit) vector.</summary>
-    public void Write(int slot, ReadOnlySpan<float> vector) => Encode(vector, _medians, _codes.AsSpan(slot * Words, Words));
+    public void Write(int slot, ReadOnlySpan<float> vector) => Encode(vector, _codes.AsSpan(slot * Words, Words));
+
+    /// <summary>Sets the code of a slot.</summary>
+    public void WriteWords(int slot, ReadOnlySpan<ulong> code) => code.CopyTo(_codes.AsSpan(slot * Words, Words));
+
+    /// <summary>Sets the code of a slot from its bytes in the index file (<see cref="CodeBytes"/> long).</summary>
+    public void WriteBytes(int slot, ReadOnlySpan<byte> bytes)
+    {
+        var row = _codes.AsSpan(slot * Words, Words);
+        for (var w = 0; w < row.Length; w++)
+        {
+            row[w] = BinaryPrimitives.ReadUInt64LittleEndian(bytes[(w * sizeof(ulong))..]);
+        }
+    }
+
+    /// <summary>Writes the code of a slot as its bytes in the index file.</summary>
+    public void ReadBytes(int slot, Span<byte> bytes) => ToBytes(Row(slot), bytes);
+
+    /// <summary>Writes a code as its bytes in the index file (<see cref="Words"/> little-endian ulongs).</summary>
+    public static void ToBytes(ReadOnlySpan<ulong> code, Span<byte> bytes)
+    {
+        for (var w = 0; w < code.Length; w++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes[(w * sizeof(ulong))..], code[w]);
+        }
+    }
 
     /// <summary>Gets the code of a slot.</summary>
     public ReadOnlySpan<ulong> Row(int slot) => _codes.AsSpan(slot * Words, Words);
 
-    /// <summary>Bit <c>d</c> (word <c>d / 64</c>, bit <c>d % 64</c>) is set when <c>vector[d] &gt; medians[d]</c>; padding bits are zero.</summary>
-    public static void Encode(ReadOnlySpan<float> vector, ReadOnlySpan<float> medians, Span<ulong> code)
+    /// <summary>Encodes a (unit) vector in this store's layout: bit <c>j</c> is set when <c>vector[order[j]] &gt; medians[order[j]]</c>.</summary>
+    public void Encode(ReadOnlySpan<float> vector, Span<ulong> code)
     {
         code.Clear();
-        for (var d = 0; d < vector.Length; d++)
+        var order = _order;
+        var medians = _orderedMedians;
+        for (var j = 0; j < order.Length; j++)
         {
-            if (vector[d] > medians[d])
+            if (vector[order[j]] > medians[j])
             {
-                code[d >> 6] |= 1UL << (d & 63);
+                code[j >> 6] |= 1UL << (j & 63);
             }
         }
+    }
+
+    /// <summary>
+    /// The fixed order of the dimensions in a code: a Fisher-Yates shuffle of 0..<paramref name="dimension"/>-1 driven
+    /// by SplitMix64 from the seed 0x49535653 ('ISVS'); swap partner of position <c>i</c> (from the last down to 1) is
+    /// <c>next() % (i + 1)</c>. Part of the file format: never change it without a new <see cref="Layout"/>.
+    /// </summary>
+    public static int[] Permutation(int dimension)
+    {
+        var order = new int[dimension];
+        for (var i = 0; i < dimension; i++)
+        {
+            order[i] = i;
+        }
+
+        var state = 0x49535653UL;
+        for (var i = dimension - 1; i > 0; i--)
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            var z = state;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            var k = (int)(z % (ulong)(i + 1));
+            (order[i], order[k]) = (order[k], order[i]);
+        }
+
+        return order;
     }
 
     /// <summary>The number of differing bits of two codes.</summary>

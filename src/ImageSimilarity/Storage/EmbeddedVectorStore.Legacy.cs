@@ -20,6 +20,11 @@ public sealed partial class EmbeddedVectorStore
             throw new NotSupportedException("The single-file format (version 1) has no int8 precision.");
         }
 
+        if (!_blocks.HoldsRows)
+        {
+            throw new NotSupportedException("The single-file format (version 1) needs the vectors in memory.");
+        }
+
         return Task.Run(() => SaveLegacy(Path.GetFullPath(path), cancellationToken), cancellationToken);
     }
 
@@ -95,6 +100,11 @@ public sealed partial class EmbeddedVectorStore
 
     private static EmbeddedVectorStore OpenLegacy(string path, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
     {
+        if (options is { VectorsInMemory: false })
+        {
+            throw new ArgumentException($"VectorsInMemory = false needs an SQLite index file, but '{path}' is an old single-file index. Convert it first (OpenOrCreateAsync upgrades it in place).", nameof(options));
+        }
+
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         var (h, meta, _) = ReadHeaderAndMetadata(handle, path);
 

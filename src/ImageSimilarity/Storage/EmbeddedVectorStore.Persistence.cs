@@ -109,7 +109,7 @@ public sealed partial class EmbeddedVectorStore
                     var count = index.CountRecords();
                     var properties = index.ReadUserProperties();
                     index.Commit();
-                    return new IndexFileInfo(fullPath, index.FileSize(), SqliteIndex.FormatVersion, index.Dimension, index.Precision, count, index.ModelId, index.CreatedUtc, index.UpdatedUtc, properties);
+                    return new IndexFileInfo(fullPath, index.FileSize(), SqliteIndex.FormatVersion, index.Dimension, index.Precision, count, index.ModelId, index.CreatedUtc, index.UpdatedUtc, properties, index.BinaryMedians is { } medians && BinaryCodes.ParseMedians(medians, index.Dimension) is not null, index.TwoStageCandidates);
                 }
                 catch (SqliteException ex)
                 {
@@ -206,38 +206,80 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
-    /// <summary>Writes every live record into a new database file at <paramref name="path"/> and flushes it. Caller holds the read lock.</summary>
+    /// <summary>Writes every live record (with its code, and the two-stage setting) into a new database file at <paramref name="path"/> and flushes it. Caller holds the read lock.</summary>
     private void WriteCopy(string path, CancellationToken cancellationToken)
     {
         var dim = Dimension;
-        using (var index = SqliteIndex.Create(path, dim, ModelId, Precision, CreatedUtc, UpdatedUtc, _properties.ToArray(), bulk: true))
+        var reader = _blocks.HoldsRows ? null : RentReader();
+        try
         {
-            index.Begin(write: true);
-            if (_blocks.Codes is { } codes)
+            using (var index = SqliteIndex.Create(path, dim, ModelId, Precision, CreatedUtc, UpdatedUtc, _properties.ToArray(), bulk: true))
             {
-                index.SetBinaryMedians(BinaryCodes.FormatMedians(codes.Medians));
-            }
-
-            var seq = index.NextSeq(UpdatedUtc);
-            var perBlock = _blocks.RowsPerBlock;
-            for (var slot = 0; slot < _slotCount; slot++)
-            {
-                if (_ids[slot] is not { } id)
+                index.Begin(write: true);
+                var codes = _blocks.Codes;
+                if (codes is not null)
                 {
-                    continue;
+                    index.SetBinaryMedians(BinaryCodes.FormatMedians(codes.Medians));
+                    index.EnsureCodesTable();
                 }
 
-                if ((slot & 1023) == 0)
+                if (TwoStageCandidates is { } candidates)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    index.SetTwoStageCandidates(candidates);
                 }
 
-                var block = slot / perBlock;
-                index.Upsert(id, seq, _blocks.RowBytes(block, slot - (block * perBlock), 1), SqliteIndex.MetadataJson(_metadata[slot]));
-            }
+                var seq = index.NextSeq(UpdatedUtc);
+                var perBlock = _blocks.RowsPerBlock;
+                var fileRow = reader is null ? [] : new byte[reader.RowBytes];
+                var code = codes is null ? [] : new byte[codes.CodeBytes];
+                reader?.Begin(write: false);
+                for (var slot = 0; slot < _slotCount; slot++)
+                {
+                    if (_ids[slot] is not { } id)
+                    {
+                        continue;
+                    }
 
-            index.Commit();
-            index.FinishBulk();
+                    if ((slot & 1023) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    ReadOnlySpan<byte> vector;
+                    if (reader is null)
+                    {
+                        var block = slot / perBlock;
+                        vector = _blocks.RowBytes(block, slot - (block * perBlock), 1);
+                    }
+                    else if (reader.TryReadVector(_rowids[slot], id, fileRow))
+                    {
+                        vector = fileRow;
+                    }
+                    else
+                    {
+                        // Deleted by another process since the last refresh.
+                        continue;
+                    }
+
+                    var (rowid, checksum) = index.Upsert(id, seq, vector, SqliteIndex.MetadataJson(_metadata[slot]));
+                    if (codes is not null)
+                    {
+                        codes.ReadBytes(slot, code);
+                        index.WriteCode(rowid, checksum, code);
+                    }
+                }
+
+                reader?.TryRollback();
+                index.Commit();
+                index.FinishBulk();
+            }
+        }
+        finally
+        {
+            if (reader is not null)
+            {
+                ReturnReader(reader);
+            }
         }
 
         // Bulk mode skipped SQLite's syncs: make the file durable before it is renamed into place.

@@ -68,14 +68,11 @@ public sealed partial class EmbeddedVectorStore
                 return results;
             }
 
-            if (options.Candidates is { } candidates && _blocks.Codes is { } codes)
+            // Candidates given: two-stage; Exact: exact; neither: the index's default (two-stage when enabled).
+            var candidates = options.Exact ? null : options.Candidates ?? TwoStageCandidates;
+            if (candidates is { } count && _blocks.Codes is { } codes)
             {
-                for (var q = 0; q < queries.Length; q++)
-                {
-                    results[q] = SearchTwoStage(codes, queries[q], options, (int)Math.Min(options.Top, live), (int)Math.Min(candidates, live), cancellationToken);
-                }
-
-                return results;
+                return SearchTwoStage(codes, queries, options, (int)Math.Min(options.Top, live), (int)Math.Min(count, live), cancellationToken);
             }
 
             var scan = new Scan(this, queries, options, (int)Math.Min(options.Top, live));
@@ -83,7 +80,11 @@ public sealed partial class EmbeddedVectorStore
             var work = (long)rows * Dimension * queries.Length;
             var dop = _maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
             TopKHeap[] merged;
-            if (dop <= 1 || work < ParallelThresholdOps)
+            if (!_blocks.HoldsRows)
+            {
+                merged = ScanFile(queries, options, (int)Math.Min(options.Top, live), cancellationToken);
+            }
+            else if (dop <= 1 || work < ParallelThresholdOps)
             {
                 merged = scan.NewHeaps();
                 for (var start = 0; start < rows; start += _blocks.RowsPerBlock)
@@ -160,10 +161,13 @@ public sealed partial class EmbeddedVectorStore
         private readonly float _floor;
         private readonly IReadOnlySet<string>? _exclude;
         private readonly IReadOnlyDictionary<string, string>? _filter;
+        private readonly int[]? _slots;
 
-        public Scan(EmbeddedVectorStore store, float[][] queries, VectorSearchOptions options, int top)
+        /// <summary>Prepares a scan of the store's rows, or of <paramref name="blocks"/> whose row <c>i</c> is the store's slot <c>slots[i]</c>.</summary>
+        public Scan(EmbeddedVectorStore store, float[][] queries, VectorSearchOptions options, int top, VectorBlocks? blocks = null, int[]? slots = null)
         {
-            _blocks = store._blocks;
+            _blocks = blocks ?? store._blocks;
+            _slots = slots;
             _ids = store._ids;
             _metadata = store._metadata;
             _queries = queries;
@@ -235,9 +239,9 @@ public sealed partial class EmbeddedVectorStore
                         for (var r = 0; r < n; r++)
                         {
                             var score = VectorKernels.DotHalf(data.Slice(r * dim, dim), query);
-                            if (score >= heap.Threshold && Accept(row + r))
+                            if (score >= heap.Threshold && Accept(S(row + r)))
                             {
-                                heap.Push(score, row + r);
+                                heap.Push(score, S(row + r));
                             }
                         }
                     }
@@ -252,9 +256,9 @@ public sealed partial class EmbeddedVectorStore
                             {
                                 var score = VectorKernels.DotHalf(vector, _scaledQueries![q]);
                                 var heap = heaps[q];
-                                if (score >= heap.Threshold && Accept(row + r))
+                                if (score >= heap.Threshold && Accept(S(row + r)))
                                 {
-                                    heap.Push(score, row + r);
+                                    heap.Push(score, S(row + r));
                                 }
                             }
                         }
@@ -271,23 +275,23 @@ public sealed partial class EmbeddedVectorStore
                         for (; r + 1 < n; r += 2)
                         {
                             VectorKernels.Dot2(data.Slice(r * dim, dim), data.Slice((r + 1) * dim, dim), query, out var s0, out var s1);
-                            if (s0 >= heap.Threshold && Accept(row + r))
+                            if (s0 >= heap.Threshold && Accept(S(row + r)))
                             {
-                                heap.Push(s0, row + r);
+                                heap.Push(s0, S(row + r));
                             }
 
-                            if (s1 >= heap.Threshold && Accept(row + r + 1))
+                            if (s1 >= heap.Threshold && Accept(S(row + r + 1)))
                             {
-                                heap.Push(s1, row + r + 1);
+                                heap.Push(s1, S(row + r + 1));
                             }
                         }
 
                         if (r < n)
                         {
                             var score = VectorKernels.Dot(data.Slice(r * dim, dim), query);
-                            if (score >= heap.Threshold && Accept(row + r))
+                            if (score >= heap.Threshold && Accept(S(row + r)))
                             {
-                                heap.Push(score, row + r);
+                                heap.Push(score, S(row + r));
                             }
                         }
                     }
@@ -295,7 +299,7 @@ public sealed partial class EmbeddedVectorStore
                     {
                         for (var r = 0; r < n; r++)
                         {
-                            Score(data.Slice(r * dim, dim), row + r, heaps);
+                            Score(data.Slice(r * dim, dim), S(row + r), heaps);
                         }
                     }
                 }
@@ -320,9 +324,9 @@ public sealed partial class EmbeddedVectorStore
                 {
                     var o = (first + r) * stride;
                     var score = VectorKernels.DotInt8(codes.Slice(o, dim), Int8Rows.Scales(block.AsSpan(o), dim), query) * queryScale;
-                    if (score >= heap.Threshold && Accept(slot + r))
+                    if (score >= heap.Threshold && Accept(S(slot + r)))
                     {
-                        heap.Push(score, slot + r);
+                        heap.Push(score, S(slot + r));
                     }
                 }
 
@@ -338,9 +342,9 @@ public sealed partial class EmbeddedVectorStore
                 {
                     var score = VectorKernels.DotInt8(row, rowScales, _int8Queries![q]) * _int8QueryScales![q];
                     var heap = heaps[q];
-                    if (score >= heap.Threshold && Accept(slot + r))
+                    if (score >= heap.Threshold && Accept(S(slot + r)))
                     {
-                        heap.Push(score, slot + r);
+                        heap.Push(score, S(slot + r));
                     }
                 }
             }
@@ -358,6 +362,10 @@ public sealed partial class EmbeddedVectorStore
                 }
             }
         }
+
+        /// <summary>The store slot of a scanned row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int S(int row) => _slots is null ? row : _slots[row];
 
         public bool Accept(int slot)
         {

@@ -12,6 +12,9 @@ public sealed partial class EmbeddedVectorStore
     private SqliteIndex? _index;
     private long _seenSeq;
     private long _seenDataVersion = -1;
+    private string? _mediansText;
+    private int _twoStageCandidates;
+    private readonly System.Collections.Concurrent.ConcurrentBag<SqliteIndex> _readers = [];
     private Dictionary<string, string> _persistedProperties = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -53,6 +56,8 @@ public sealed partial class EmbeddedVectorStore
     private static EmbeddedVectorStore Load(SqliteIndex index, EmbeddedVectorStoreOptions? options, CancellationToken cancellationToken)
     {
         var version = index.DataVersion();
+        EmbeddedVectorStore store;
+        var uncoded = new List<(int Slot, long Checksum)>();
         index.Begin(write: false);
         try
         {
@@ -63,10 +68,20 @@ public sealed partial class EmbeddedVectorStore
                 throw new IndexFileException(index.Path, $"it holds {count} records, more than a store can hold.");
             }
 
-            var effective = options ?? new EmbeddedVectorStoreOptions { Precision = index.Precision };
-            var store = new EmbeddedVectorStore(index.Dimension, index.ModelId, effective, index.CreatedUtc, index.UpdatedUtc);
-            // The codes are computed from the loaded rows (RebuildCodes below). Malformed medians are ignored: the
-            // index opens without codes (exact search) and BuildBinaryCodesAsync writes them again.
+            // Vectors kept in the file are read in the file's precision.
+            var effective = options switch
+            {
+                null => new EmbeddedVectorStoreOptions { Precision = index.Precision },
+                { VectorsInMemory: false } => new EmbeddedVectorStoreOptions { Precision = index.Precision, MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, VectorsInMemory = false },
+                _ => options,
+            };
+            store = new EmbeddedVectorStore(index.Dimension, index.ModelId, effective, index.CreatedUtc, index.UpdatedUtc);
+            store._twoStageCandidates = index.TwoStageCandidates ?? 0;
+            store._mediansText = index.BinaryMedians;
+
+            // The codes are read from the binary_codes table; rows without a current one are coded from their vector
+            // below. Malformed medians are ignored: the index opens without codes (exact search) and
+            // BuildBinaryCodesAsync writes them again.
             if (index.BinaryMedians is { } text && BinaryCodes.ParseMedians(text, index.Dimension) is { } medians)
             {
                 store._blocks.Codes = new BinaryCodes(medians);
@@ -75,12 +90,13 @@ public sealed partial class EmbeddedVectorStore
             store._blocks.EnsureCapacity(count);
             store._ids = new string?[Math.Max(16, count)];
             store._metadata = new IReadOnlyDictionary<string, string>[store._ids.Length];
-            if (!store.TryLoadInParallel(index, (int)count, cancellationToken))
+            store._rowids = new long[store._ids.Length];
+            if (!store._blocks.HoldsRows || !store.TryLoadInParallel(index, (int)count, uncoded, cancellationToken))
             {
-                store.LoadRows(index, -1, direct: true, cancellationToken);
+                store.LoadRows(index, -1, direct: true, uncoded, cancellationToken);
             }
 
-            store.RebuildCodes();
+            store.EncodeMissing(index, uncoded);
             store._persistedProperties = index.ReadUserProperties();
             foreach (var (key, value) in store._persistedProperties)
             {
@@ -90,12 +106,94 @@ public sealed partial class EmbeddedVectorStore
             store._seenSeq = index.ChangeSeq;
             store._seenDataVersion = version;
             index.Commit();
-            return store;
         }
         catch
         {
             index.TryRollback();
             throw;
+        }
+
+        if (uncoded.Count > 0)
+        {
+            store.TryStoreCodes(index, uncoded);
+        }
+
+        return store;
+    }
+
+    /// <summary>
+    /// Codes the rows read without a current code (none in the file, one of the wrong length, or one made from an
+    /// older vector), from the vector in memory or, when the vectors stay in the file, from the file. Inside the read
+    /// transaction of the open.
+    /// </summary>
+    /// <exception cref="IndexFileException">A row's vector is damaged (the message names the file and the record).</exception>
+    private void EncodeMissing(SqliteIndex index, List<(int Slot, long Checksum)> uncoded)
+    {
+        if (_blocks.Codes is not { } codes || uncoded.Count == 0)
+        {
+            return;
+        }
+
+        var bytes = new byte[index.RowBytes];
+        var row = _convertRow ??= new float[Dimension];
+        foreach (var (slot, _) in uncoded)
+        {
+            if (_blocks.HoldsRows)
+            {
+                UpdateCode(slot);
+                continue;
+            }
+
+            if (!index.TryReadVector(_rowids[slot], _ids[slot]!, bytes))
+            {
+                throw new IndexFileException(index.Path, $"the record '{_ids[slot]}' has no binary code and its vector cannot be read in the same read transaction (the file is damaged). Rebuild the codes (BuildBinaryCodesAsync) or the index.");
+            }
+
+            DecodeRow(bytes, index.Precision, row);
+            codes.Write(slot, row);
+        }
+    }
+
+    /// <summary>
+    /// Writes the codes the open had to make into the file, so the next open reads them (best effort: skipped when
+    /// the file is read-only, another process is writing, or the medians changed meanwhile).
+    /// </summary>
+    private void TryStoreCodes(SqliteIndex index, List<(int Slot, long Checksum)> uncoded)
+    {
+        if (_blocks.Codes is not { } codes || index.IsReadOnly)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!index.TryBeginWriteNow())
+            {
+                return;
+            }
+
+            index.ReadHeader();
+            if (index.BinaryMedians != _mediansText)
+            {
+                index.TryRollback();
+                return;
+            }
+
+            index.EnsureCodesTable();
+            var bytes = new byte[codes.CodeBytes];
+            foreach (var (slot, checksum) in uncoded)
+            {
+                codes.ReadBytes(slot, bytes);
+
+                // Keyed by the checksum read with the row: if the record changed since, the code is not taken for it.
+                index.WriteCode(_rowids[slot], checksum, bytes);
+            }
+
+            index.Commit();
+        }
+        catch (SqliteException)
+        {
+            index.TryRollback();
         }
     }
 
@@ -106,7 +204,7 @@ public sealed partial class EmbeddedVectorStore
     /// committed between their two read transactions (another change seq or count), this returns
     /// <see langword="false"/> before anything was read and the caller loads on one connection.
     /// </summary>
-    private bool TryLoadInParallel(SqliteIndex index, int count, CancellationToken cancellationToken)
+    private bool TryLoadInParallel(SqliteIndex index, int count, List<(int Slot, long Checksum)> uncoded, CancellationToken cancellationToken)
     {
         const int MinimumRows = 4096;
         var dop = _maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
@@ -134,7 +232,7 @@ public sealed partial class EmbeddedVectorStore
                 TaskScheduler.Default);
             try
             {
-                LoadSlotRange(index, long.MinValue, split, 0, firstCount, cancellationToken);
+                uncoded.AddRange(LoadSlotRange(index, long.MinValue, split, 0, firstCount, cancellationToken));
             }
             finally
             {
@@ -143,7 +241,7 @@ public sealed partial class EmbeddedVectorStore
                 ((IAsyncResult)secondHalf).AsyncWaitHandle.WaitOne();
             }
 
-            secondHalf.GetAwaiter().GetResult();
+            uncoded.AddRange(secondHalf.GetAwaiter().GetResult());
         }
         finally
         {
@@ -162,23 +260,42 @@ public sealed partial class EmbeddedVectorStore
         return true;
     }
 
-    /// <summary>Reads the rows with <paramref name="fromRowid"/> &lt;= rowid &lt; <paramref name="toRowid"/> into slots <paramref name="firstSlot"/> onwards.</summary>
-    private void LoadSlotRange(SqliteIndex index, long fromRowid, long toRowid, int firstSlot, int expected, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the rows with <paramref name="fromRowid"/> &lt;= rowid &lt; <paramref name="toRowid"/> into slots
+    /// <paramref name="firstSlot"/> onwards; returns the slots that have no current code in the file.
+    /// </summary>
+    private List<(int Slot, long Checksum)> LoadSlotRange(SqliteIndex index, long fromRowid, long toRowid, int firstSlot, int expected, CancellationToken cancellationToken)
     {
         var slot = firstSlot;
         var end = firstSlot + expected;
         var rowsPerBlock = _blocks.RowsPerBlock;
+        var codes = _blocks.Codes;
+        var uncoded = new List<(int Slot, long Checksum)>();
         index.ReadRecords(
             -1,
             fromRowid,
             toRowid,
-            (id, metadata) => slot < end
+            vectors: true,
+            (in RecordRow row) => slot < end
                 ? _blocks.RowBytes(slot / rowsPerBlock, slot % rowsPerBlock, 1)
                 : throw new IndexFileException(index.Path, "it holds more records than it counted in the same read transaction (the file is damaged). Restore it from a backup or rebuild the index."),
-            (id, metadata, bytes) =>
+            (in RecordRow row, ReadOnlySpan<byte> bytes) =>
             {
-                _ids[slot] = id;
-                _metadata[slot] = metadata;
+                _ids[slot] = row.Id;
+                _metadata[slot] = row.Metadata;
+                _rowids[slot] = row.Rowid;
+                if (codes is not null)
+                {
+                    if (row.Code.IsEmpty)
+                    {
+                        uncoded.Add((slot, row.Checksum));
+                    }
+                    else
+                    {
+                        codes.WriteBytes(slot, row.Code);
+                    }
+                }
+
                 slot++;
             },
             cancellationToken);
@@ -186,6 +303,8 @@ public sealed partial class EmbeddedVectorStore
         {
             throw new IndexFileException(index.Path, "it holds fewer records than it counted in the same read transaction (the file is damaged). Restore it from a backup or rebuild the index.");
         }
+
+        return uncoded;
     }
 
     /// <summary>
@@ -257,8 +376,13 @@ public sealed partial class EmbeddedVectorStore
             }
         }
 
-        LoadRows(index, _seenSeq, direct: false, cancellationToken);
+        LoadRows(index, _seenSeq, direct: false, null, cancellationToken);
+        if (index.BinaryMedians != _mediansText)
+        {
+            ReloadCodes(index, cancellationToken);
+        }
 
+        Volatile.Write(ref _twoStageCandidates, index.TwoStageCandidates ?? 0);
         var stored = index.ReadUserProperties();
         foreach (var (key, value) in stored)
         {
@@ -283,46 +407,44 @@ public sealed partial class EmbeddedVectorStore
 
     /// <summary>
     /// Reads rows from the file into memory. <paramref name="direct"/> (a store being opened, not yet shared): the
-    /// vector bytes go straight into their block row when the precisions match. Otherwise (rows other processes
-    /// committed, while searches run) they go through a scratch row and are stored under the write lock after their
-    /// checksum passed.
+    /// vector bytes go straight into their block row when the precisions match, and rows without a current code are
+    /// added to <paramref name="uncoded"/>. Otherwise (rows other processes committed, while searches run) they go
+    /// through a scratch row and are stored under the write lock after their checksum passed, coded at once. A store
+    /// whose vectors stay in the file reads no vector here (only to code a row that has no current code).
     /// </summary>
-    private void LoadRows(SqliteIndex index, long afterSeq, bool direct, CancellationToken cancellationToken)
+    private void LoadRows(SqliteIndex index, long afterSeq, bool direct, List<(int Slot, long Checksum)>? uncoded, CancellationToken cancellationToken)
     {
         var filePrecision = index.Precision;
         var scratch = new byte[index.RowBytes];
         var sameLayout = filePrecision == Precision;
         index.ReadRecords(
             afterSeq,
-            (id, metadata) =>
+            long.MinValue,
+            long.MaxValue,
+            vectors: _blocks.HoldsRows,
+            (in RecordRow row) =>
             {
                 if (!direct || !sameLayout)
                 {
                     return scratch;
                 }
 
-                var slot = SlotFor(id);
+                var slot = SlotFor(row.Id);
                 var block = slot / _blocks.RowsPerBlock;
                 return _blocks.RowBytes(block, slot - (block * _blocks.RowsPerBlock), 1);
             },
-            (id, metadata, bytes) =>
+            (in RecordRow row, ReadOnlySpan<byte> bytes) =>
             {
-                if (direct && sameLayout)
-                {
-                    _metadata[_slotById[id]] = metadata;
-                    return;
-                }
-
                 if (direct)
                 {
-                    PutRow(id, metadata, bytes, filePrecision);
+                    PutRow(index, row.Id, row.Rowid, row.Metadata, bytes, filePrecision, row.Code, inPlace: sameLayout, uncoded, row.Checksum);
                     return;
                 }
 
                 EnterWrite();
                 try
                 {
-                    PutRow(id, metadata, bytes, filePrecision);
+                    PutRow(index, row.Id, row.Rowid, row.Metadata, bytes, filePrecision, row.Code, inPlace: false, null, row.Checksum);
                 }
                 finally
                 {
@@ -330,6 +452,71 @@ public sealed partial class EmbeddedVectorStore
                 }
             },
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads the codes of every row after another process rebuilt them (its medians differ from this store's): the new
+    /// codes are read (or made, for rows without a current one) beside the old, then swapped in under the write lock.
+    /// Caller holds the database gate (so nothing else changes the store's rows meanwhile).
+    /// </summary>
+    private void ReloadCodes(SqliteIndex index, CancellationToken cancellationToken)
+    {
+        var text = index.BinaryMedians;
+        BinaryCodes? codes = null;
+        if (text is not null && BinaryCodes.ParseMedians(text, Dimension) is { } medians)
+        {
+            codes = new BinaryCodes(medians);
+            codes.EnsureCapacity(_blocks.Capacity);
+            var bytes = new byte[index.RowBytes];
+            var values = new float[Dimension];
+            index.ReadRecords(
+                -1,
+                long.MinValue,
+                long.MaxValue,
+                vectors: false,
+                null,
+                (in RecordRow row, ReadOnlySpan<byte> _) =>
+                {
+                    if (!_slotById.TryGetValue(row.Id, out var slot))
+                    {
+                        return;
+                    }
+
+                    if (!row.Code.IsEmpty)
+                    {
+                        codes.WriteBytes(slot, row.Code);
+                        return;
+                    }
+
+                    if (_blocks.HoldsRows)
+                    {
+                        _blocks.Read(slot, values);
+                    }
+                    else if (index.TryReadVector(row.Rowid, row.Id, bytes))
+                    {
+                        DecodeRow(bytes, index.Precision, values);
+                    }
+                    else
+                    {
+                        return;
+                    }
+
+                    codes.Write(slot, values);
+                },
+                cancellationToken);
+        }
+
+        EnterWrite();
+        try
+        {
+            _blocks.Codes = codes;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+
+        _mediansText = text;
     }
 
     /// <summary>The slot of <paramref name="id"/>, assigning a free or new one. Caller holds the write lock (or owns the store).</summary>
@@ -379,6 +566,19 @@ public sealed partial class EmbeddedVectorStore
                 var buffer = new float[UpsertChunk * dim];
                 var fileRow = new byte[index.RowBytes];
                 var pending = new VectorRecord[UpsertChunk];
+                var rowids = new long[UpsertChunk];
+
+                // With binary codes, each record's code is written in the same transaction, made from the row as
+                // stored in the file (so that it equals what an open would make from that row).
+                var codes = _blocks.Codes;
+                var codeWords = codes is null ? null : new ulong[UpsertChunk * codes.Words];
+                var codeBytes = codes is null ? null : new byte[codes.CodeBytes];
+                var stored = codes is null ? null : new float[dim];
+                if (codes is not null)
+                {
+                    index.EnsureCodesTable();
+                }
+
                 for (var start = 0; start < list.Count; start += UpsertChunk)
                 {
                     if (start > 0 && cancellationToken.IsCancellationRequested)
@@ -394,12 +594,23 @@ public sealed partial class EmbeddedVectorStore
                         var record = list[start + i];
                         var unit = buffer.AsSpan(i * dim, dim);
                         VectorMath.Normalize(record.Vector.Span, unit, dim, $"The vector of '{record.Id}'", nameof(records));
-                        index.Upsert(record.Id, seq, ToFileBytes(unit, index.Precision, fileRow), SqliteIndex.MetadataJson(record.Metadata));
+                        var fileBytes = ToFileBytes(unit, index.Precision, fileRow);
+                        var (rowid, checksum) = index.Upsert(record.Id, seq, fileBytes, SqliteIndex.MetadataJson(record.Metadata));
+                        rowids[i] = rowid;
+                        if (codes is not null)
+                        {
+                            DecodeRow(fileBytes, index.Precision, stored);
+                            var code = codeWords.AsSpan(i * codes.Words, codes.Words);
+                            codes.Encode(stored, code);
+                            BinaryCodes.ToBytes(code, codeBytes);
+                            index.WriteCode(rowid, checksum, codeBytes);
+                        }
+
                         pending[i] = record;
                         touched.Add(record.Id);
                     }
 
-                    WriteChunk(pending, buffer, n);
+                    WriteChunk(pending, buffer, n, rowids, codeWords);
                 }
 
                 index.WriteUserProperties(_properties.ToArray(), _persistedProperties);
@@ -540,9 +751,9 @@ public sealed partial class EmbeddedVectorStore
         {
             foreach (var id in touched)
             {
-                if (index.TryReadRecord(id, bytes, out var metadata))
+                if (index.TryReadRecord(id, bytes, out var metadata, out var rowid))
                 {
-                    PutRow(id, metadata, bytes, index.Precision);
+                    PutRow(index, id, rowid, metadata, bytes, index.Precision, [], inPlace: false, null, 0);
                 }
                 else
                 {
@@ -581,35 +792,86 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
-    /// <summary>Stores one row read from the file (in the file's precision) in memory. Caller holds the write lock (or owns the store).</summary>
-    private void PutRow(string id, IReadOnlyDictionary<string, string> metadata, ReadOnlySpan<byte> bytes, VectorPrecision filePrecision)
+    /// <summary>
+    /// Stores one row read from the file (in the file's precision) in memory: its vector (unless the vectors stay in the
+    /// file, or <paramref name="inPlace"/>: the bytes were read straight into its block row), rowid, metadata and
+    /// code (<paramref name="code"/> when the file had a current one; otherwise made from the vector, or listed in
+    /// <paramref name="uncoded"/> to be made after the open's read). Caller holds the write lock (or owns the store).
+    /// </summary>
+    private void PutRow(SqliteIndex index, string id, long rowid, IReadOnlyDictionary<string, string> metadata, ReadOnlySpan<byte> bytes, VectorPrecision filePrecision, ReadOnlySpan<byte> code, bool inPlace, List<(int Slot, long Checksum)>? uncoded, long checksum)
     {
         var slot = SlotFor(id);
-        var block = slot / _blocks.RowsPerBlock;
-        var target = _blocks.RowBytes(block, slot - (block * _blocks.RowsPerBlock), 1);
-        if (filePrecision == Precision)
+        if (_blocks.HoldsRows && !inPlace)
         {
-            bytes.CopyTo(target);
+            var block = slot / _blocks.RowsPerBlock;
+            var target = _blocks.RowBytes(block, slot - (block * _blocks.RowsPerBlock), 1);
+            var codes = _blocks.Codes;
+            _blocks.Codes = null; // coded below, once
+            try
+            {
+                if (filePrecision == Precision)
+                {
+                    bytes.CopyTo(target);
+                }
+                else if (filePrecision == VectorPrecision.Int8 || Precision == VectorPrecision.Int8)
+                {
+                    // Through floats: int8 rows are quantised per block of values, so no byte-level conversion exists.
+                    // The scratch row is safe to share: callers hold the write lock or own the store.
+                    var values = _convertRow ??= new float[Dimension];
+                    DecodeRow(bytes, filePrecision, values);
+                    _blocks.Write(slot, values);
+                }
+                else if (filePrecision == VectorPrecision.Half)
+                {
+                    TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), MemoryMarshal.Cast<byte, float>(target));
+                }
+                else
+                {
+                    TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<byte, float>(bytes), MemoryMarshal.Cast<byte, Half>(target));
+                }
+            }
+            finally
+            {
+                _blocks.Codes = codes;
+            }
         }
-        else if (filePrecision == VectorPrecision.Int8 || Precision == VectorPrecision.Int8)
+
+        _rowids[slot] = rowid;
+        _metadata[slot] = metadata;
+        if (_blocks.Codes is not { } binary)
         {
-            // Through floats: int8 rows are quantised per vector, so no byte-level conversion exists. The scratch row
-            // is safe to share: callers hold the write lock or own the store.
-            var values = _convertRow ??= new float[Dimension];
-            DecodeRow(bytes, filePrecision, values);
-            _blocks.Write(slot, values);
+            return;
         }
-        else if (filePrecision == VectorPrecision.Half)
+
+        if (!code.IsEmpty)
         {
-            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes), MemoryMarshal.Cast<byte, float>(target));
+            binary.WriteBytes(slot, code);
+        }
+        else if (uncoded is not null)
+        {
+            uncoded.Add((slot, checksum));
+        }
+        else if (_blocks.HoldsRows)
+        {
+            UpdateCode(slot);
         }
         else
         {
-            TensorPrimitives.ConvertToHalf(MemoryMarshal.Cast<byte, float>(bytes), MemoryMarshal.Cast<byte, Half>(target));
-        }
+            var values = _convertRow ??= new float[Dimension];
+            if (bytes.IsEmpty)
+            {
+                var read = new byte[index.RowBytes];
+                if (!index.TryReadVector(rowid, id, read))
+                {
+                    throw new IndexFileException(index.Path, $"the record '{id}' has no binary code and its vector cannot be read in the same read transaction (the file is damaged). Rebuild the codes (BuildBinaryCodesAsync) or the index.");
+                }
 
-        UpdateCode(slot);
-        _metadata[slot] = metadata;
+                bytes = read;
+            }
+
+            DecodeRow(bytes, filePrecision, values);
+            binary.Write(slot, values);
+        }
     }
 
     /// <summary>Writes the values of one row in a file precision as floats.</summary>

@@ -15,25 +15,35 @@ public sealed partial class EmbeddedVectorStore
     public long BinaryCodeMemoryBytes => _blocks.Codes?.AllocatedBytes ?? 0;
 
     /// <summary>
+    /// Gets the candidate count of two-stage search used when <see cref="VectorSearchOptions.Candidates"/> is
+    /// <see langword="null"/> (set by <see cref="EnableTwoStageAsync"/> and kept in the index file), or
+    /// <see langword="null"/> when searches are exact by default.
+    /// </summary>
+    public int? TwoStageCandidates => Volatile.Read(ref _twoStageCandidates) is var c and > 0 ? c : null;
+
+    /// <summary>
     /// Builds (or rebuilds) a binary code per vector for two-stage search: one bit per dimension, set when the value is
     /// above that dimension's median over the stored vectors (at most 32,768 of them, spread evenly over the store).
     /// </summary>
-    /// <param name="cancellationToken">Cancels the operation; the store keeps its previous codes (or none).</param>
-    /// <returns>A task that completes when the codes are built and, for a store bound to an index file, the medians are committed to it.</returns>
+    /// <param name="cancellationToken">Cancels the operation; the store and its file keep their previous codes (or none).</param>
+    /// <returns>A task that completes when the codes are built and, for a store bound to an index file, committed to it.</returns>
     /// <remarks>
     /// <para>
-    /// The codes take <c>dimension / 8</c> bytes per vector in memory (512 at 4096 dimensions) besides the vectors.
-    /// The medians are kept in the index file, so the codes are rebuilt from them when the index is opened; records
-    /// added later get codes from the same medians (rebuild after the collection changed a lot). Another process
-    /// that has the index open sees the codes only after it opens the index again.
+    /// The codes take <c>dimension / 8</c> bytes per vector in memory (512 at 4096 dimensions). A store bound to an
+    /// index file writes the medians and every record's code to it in one transaction, so opening the index reads
+    /// them (nothing is re-encoded), and other processes that have it open load the new codes at their next search.
+    /// Records added later get codes from the same medians (rebuild after the collection changed a lot).
     /// </para>
     /// <para>
-    /// Searches wait while the codes are built (one pass over a sample of the vectors, then one over all of them).
-    /// Exact search stays the default: pass <see cref="VectorSearchOptions.Candidates"/> to search in two stages.
+    /// Searches go on while the codes are built (from the vectors in memory, or read from the file when they stay
+    /// there); the new codes replace the old at the end. Writers of this process, and of other processes on the same
+    /// file, wait until the build is committed. Exact search stays the default unless two-stage search is enabled
+    /// for the index (<see cref="EnableTwoStageAsync"/>) or a search asks for <see cref="VectorSearchOptions.Candidates"/>.
     /// </para>
     /// </remarks>
-    /// <exception cref="IOException">The index file cannot be written; the codes are built in memory but not recorded.</exception>
+    /// <exception cref="IOException">The index file cannot be written; nothing changes.</exception>
     /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file; nothing changes.</exception>
+    /// <exception cref="IndexFileException">A vector read from the file is damaged (the message names the record); nothing changes.</exception>
     public async Task BuildBinaryCodesAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -46,34 +56,70 @@ public sealed partial class EmbeddedVectorStore
         await _dbGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            float[] medians;
-            EnterWrite();
-            try
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_index is not { } index)
             {
-                medians = ComputeMedians(cancellationToken);
-                var codes = new BinaryCodes(medians);
-                codes.EnsureCapacity(_blocks.Capacity);
-                _blocks.Codes = codes;
-                RebuildCodes();
-            }
-            finally
-            {
-                _lock.ExitWriteLock();
-            }
-
-            if (_index is { } index)
-            {
+                // In memory only: built under the read lock (writers wait, searches run), swapped under the write lock.
+                BinaryCodes built;
+                EnterRead();
                 try
                 {
-                    index.Begin(write: true);
-                    index.SetBinaryMedians(BinaryCodes.FormatMedians(medians));
-                    index.Commit();
+                    built = BuildCodes(null, cancellationToken);
                 }
-                catch (SqliteException ex)
+                finally
                 {
-                    index.TryRollback();
-                    throw WriteFailed(index.Path, ex);
+                    _lock.ExitReadLock();
                 }
+
+                SwapCodes(built);
+                return;
+            }
+
+            var committed = false;
+            try
+            {
+                // The write transaction holds other processes' writers off, and the database gate this process's:
+                // the rows stay as they are while the codes are built, without holding searches up.
+                index.Begin(write: true);
+                CatchUp(index, CancellationToken.None);
+                var codes = BuildCodes(index, cancellationToken);
+                var text = BinaryCodes.FormatMedians(codes.Medians);
+                index.NextSeq(DateTimeOffset.UtcNow);
+                index.SetBinaryMedians(text);
+                index.EnsureCodesTable();
+                index.ClearCodes();
+                var bytes = new byte[codes.CodeBytes];
+                for (var slot = 0; slot < _slotCount; slot++)
+                {
+                    if (_ids[slot] is null)
+                    {
+                        continue;
+                    }
+
+                    if ((slot & 4095) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    codes.ReadBytes(slot, bytes);
+                    index.WriteCodeForRecord(_rowids[slot], bytes);
+                }
+
+                index.Commit();
+                committed = true;
+                _seenSeq = index.ChangeSeq;
+                SwapCodes(codes);
+                _mediansText = text;
+            }
+            catch (SqliteException ex) when (!committed)
+            {
+                index.TryRollback();
+                throw WriteFailed(index.Path, ex);
+            }
+            catch when (!committed)
+            {
+                index.TryRollback();
+                throw;
             }
         }
         finally
@@ -82,8 +128,116 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
-    /// <summary>The medians of every dimension over (a sample of) the live rows. Caller holds the lock.</summary>
-    private float[] ComputeMedians(CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes searches of this index two-stage by default: builds the binary codes when there are none
+    /// (<see cref="BuildBinaryCodesAsync"/>), then records <paramref name="candidates"/> as the default candidate count
+    /// (<see cref="TwoStageCandidates"/>), in the index file for a store bound to one (other processes and later opens
+    /// use it too). A search can still ask for another count (<see cref="VectorSearchOptions.Candidates"/>) or for an
+    /// exact search (<see cref="VectorSearchOptions.Exact"/>).
+    /// </summary>
+    /// <param name="candidates">How many candidates stage one keeps for the exact re-rank (a few hundred: see docs/storage.md).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the setting is committed.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="candidates"/> is zero or negative.</exception>
+    /// <exception cref="IOException">The index file cannot be written; the setting is unchanged.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file; nothing changes.</exception>
+    public async Task EnableTwoStageAsync(int candidates, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(candidates);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_index is { } bound)
+        {
+            ThrowIfReadOnly(bound);
+        }
+
+        Refresh(cancellationToken);
+        if (_blocks.Codes is null)
+        {
+            await BuildBinaryCodesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await SetTwoStageAsync(candidates, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes searches of this index exact by default again (removes <see cref="TwoStageCandidates"/>, from the index
+    /// file too). The binary codes stay: a search can still ask for <see cref="VectorSearchOptions.Candidates"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the setting is committed.</returns>
+    /// <exception cref="IOException">The index file cannot be written; the setting is unchanged.</exception>
+    /// <exception cref="UnauthorizedAccessException">The store is bound to a read-only index file; nothing changes.</exception>
+    public Task DisableTwoStageAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_index is { } bound)
+        {
+            ThrowIfReadOnly(bound);
+        }
+
+        return SetTwoStageAsync(null, cancellationToken);
+    }
+
+    private async Task SetTwoStageAsync(int? candidates, CancellationToken cancellationToken)
+    {
+        await _dbGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_index is { } index)
+            {
+                var committed = false;
+                try
+                {
+                    index.Begin(write: true);
+                    CatchUp(index, CancellationToken.None);
+                    index.NextSeq(DateTimeOffset.UtcNow);
+                    index.SetTwoStageCandidates(candidates);
+                    index.Commit();
+                    committed = true;
+                    _seenSeq = index.ChangeSeq;
+                }
+                catch (SqliteException ex) when (!committed)
+                {
+                    index.TryRollback();
+                    throw WriteFailed(index.Path, ex);
+                }
+                catch when (!committed)
+                {
+                    index.TryRollback();
+                    throw;
+                }
+            }
+
+            Volatile.Write(ref _twoStageCandidates, candidates ?? 0);
+        }
+        finally
+        {
+            _dbGate.Release();
+        }
+    }
+
+    private void SwapCodes(BinaryCodes codes)
+    {
+        EnterWrite();
+        try
+        {
+            // Rows added since the build started (an in-memory store's writers wait, so none) would need room.
+            codes.EnsureCapacity(_blocks.Capacity);
+            _blocks.Codes = codes;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    /// <summary>
+    /// Computes the medians and every live row's code into a new <see cref="BinaryCodes"/>, reading the vectors from
+    /// memory, or from <paramref name="index"/> when they stay in the file. The caller keeps the rows from changing
+    /// (the read lock, or the database gate and a write transaction).
+    /// </summary>
+    private BinaryCodes BuildCodes(SqliteIndex? index, CancellationToken cancellationToken)
     {
         var live = new List<int>(_slotById.Count);
         for (var slot = 0; slot < _slotCount; slot++)
@@ -94,12 +248,66 @@ public sealed partial class EmbeddedVectorStore
             }
         }
 
+        var fromFile = !_blocks.HoldsRows;
+        var bytes = fromFile ? new byte[index!.RowBytes] : [];
         var sample = Math.Min(live.Count, BinaryCodes.MaxMedianSample);
-        return BinaryCodes.ComputeMedians(
+        var medians = BinaryCodes.ComputeMedians(
             sample,
             Dimension,
-            (i, row) => _blocks.Read(live[(int)((long)i * live.Count / sample)], row),
+            (i, row) =>
+            {
+                var slot = live[(int)((long)i * live.Count / sample)];
+                if (!fromFile)
+                {
+                    _blocks.Read(slot, row);
+                }
+                else if (index!.TryReadVector(_rowids[slot], _ids[slot]!, bytes))
+                {
+                    DecodeRow(bytes, index.Precision, row);
+                }
+                else
+                {
+                    throw new IndexFileException(index.Path, $"the record '{_ids[slot]}' cannot be read in the transaction that builds the codes (the file is damaged).");
+                }
+            },
             cancellationToken);
+        var codes = new BinaryCodes(medians);
+        codes.EnsureCapacity(_blocks.Capacity);
+        var values = new float[Dimension];
+        if (!fromFile)
+        {
+            for (var i = 0; i < live.Count; i++)
+            {
+                if ((i & 4095) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                _blocks.Read(live[i], values);
+                codes.Write(live[i], values);
+            }
+
+            return codes;
+        }
+
+        // Every vector streamed from the file once, in rowid order.
+        var precision = index!.Precision;
+        index.ReadRecords(
+            -1,
+            long.MinValue,
+            long.MaxValue,
+            vectors: true,
+            (in RecordRow row) => bytes,
+            (in RecordRow row, ReadOnlySpan<byte> vector) =>
+            {
+                if (_slotById.TryGetValue(row.Id, out var slot))
+                {
+                    DecodeRow(vector, precision, values);
+                    codes.Write(slot, values);
+                }
+            },
+            cancellationToken);
+        return codes;
     }
 
     /// <summary>Recomputes every live row's code from its stored vector. Caller holds the write lock (or owns the store).</summary>
@@ -119,7 +327,7 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
-    /// <summary>Recomputes one row's code from its stored vector (rows copied in as bytes bypass <see cref="VectorBlocks.Write"/>).</summary>
+    /// <summary>Recomputes one row's code from its vector in memory (rows copied in as bytes bypass <see cref="VectorBlocks.Write"/>).</summary>
     private void UpdateCode(int slot)
     {
         if (_blocks.Codes is not { } codes)
@@ -133,24 +341,29 @@ public sealed partial class EmbeddedVectorStore
     }
 
     /// <summary>
-    /// The two-stage search of one query: the <paramref name="candidates"/> rows nearest by Hamming distance (ties:
-    /// earlier row first; filters and exclusions applied here), re-ranked by their stored vectors. Caller holds the read lock.
+    /// The two-stage search of several queries: stage one scans the codes once for all of them (the rows nearest each
+    /// query by Hamming distance, ties: earlier row first; filters and exclusions applied here), stage two re-ranks
+    /// each query's candidates by their stored vectors (from memory, or read from the file). Caller holds the read lock.
     /// </summary>
-    private VectorSearchResult[] SearchTwoStage(BinaryCodes codes, float[] unit, VectorSearchOptions options, int top, int candidates, CancellationToken cancellationToken)
+    private IReadOnlyList<VectorSearchResult>[] SearchTwoStage(BinaryCodes codes, float[][] units, VectorSearchOptions options, int top, int candidates, CancellationToken cancellationToken)
     {
-        var scan = new Scan(this, [unit], options, top);
-        var code = new ulong[codes.Words];
-        BinaryCodes.Encode(unit, codes.Medians, code);
+        var scan = new Scan(this, units, options, top);
+        var queryCodes = new ulong[units.Length][];
+        for (var q = 0; q < units.Length; q++)
+        {
+            queryCodes[q] = new ulong[codes.Words];
+            codes.Encode(units[q], queryCodes[q]);
+        }
 
-        // Stage 1: negative distances in a heap of the best candidates; large stores split the rows over the cores
-        // (per-thread heaps merged; ties still go to the earlier row, so the result does not depend on threading).
+        // Stage 1: negative distances in a heap of the best candidates per query; large stores split the rows over
+        // the cores (per-thread heaps merged; ties still go to the earlier row, so the result does not depend on threading).
         var capacity = Math.Max(candidates, top);
-        var near = new TopKHeap(capacity, float.NegativeInfinity);
+        var near = NewCodeHeaps(units.Length, capacity);
         var rows = _slotCount;
         var dop = _maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
         if (dop <= 1 || rows < ParallelCodeRows)
         {
-            ScanCodes(codes, code, scan, 0, rows, near, cancellationToken);
+            ScanCodes(codes, queryCodes, scan, 0, rows, near, cancellationToken);
         }
         else
         {
@@ -161,49 +374,99 @@ public sealed partial class EmbeddedVectorStore
                 0,
                 chunks,
                 new ParallelOptions { MaxDegreeOfParallelism = dop, CancellationToken = cancellationToken },
-                () => new TopKHeap(capacity, float.NegativeInfinity),
+                () => NewCodeHeaps(units.Length, capacity),
                 (chunk, _, local) =>
                 {
                     var start = chunk * chunkRows;
-                    ScanCodes(codes, code, scan, start, Math.Min(rows, start + chunkRows), local, cancellationToken);
+                    ScanCodes(codes, queryCodes, scan, start, Math.Min(rows, start + chunkRows), local, cancellationToken);
                     return local;
                 },
                 local =>
                 {
                     lock (gate)
                     {
-                        local.MergeInto(near);
+                        for (var q = 0; q < local.Length; q++)
+                        {
+                            local[q].MergeInto(near[q]);
+                        }
                     }
                 });
         }
 
         // Stage 2: the stored vectors of the candidates only.
-        var best = new TopKHeap(top, options.MinSimilarity ?? float.NegativeInfinity);
-        var row = new float[Dimension];
-        foreach (var (_, slot) in near.ToSortedArray())
+        var results = new IReadOnlyList<VectorSearchResult>[units.Length];
+        for (var q = 0; q < units.Length; q++)
         {
-            _blocks.Read(slot, row);
-            var score = VectorKernels.Dot(row, unit);
-            if (score >= best.Threshold)
+            var best = new TopKHeap(top, options.MinSimilarity ?? float.NegativeInfinity);
+            var found = near[q].ToSortedArray();
+            if (_blocks.HoldsRows)
             {
-                best.Push(score, slot);
+                var row = new float[Dimension];
+                foreach (var (_, slot) in found)
+                {
+                    _blocks.Read(slot, row);
+                    var score = VectorKernels.Dot(row, units[q]);
+                    if (score >= best.Threshold)
+                    {
+                        best.Push(score, slot);
+                    }
+                }
             }
+            else
+            {
+                RerankFromFile(found, units[q], best, cancellationToken);
+            }
+
+            var sorted = best.ToSortedArray();
+            var list = new VectorSearchResult[sorted.Length];
+            for (var i = 0; i < sorted.Length; i++)
+            {
+                var slot = sorted[i].Slot;
+                list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(sorted[i].Score, -1f, 1f), ReadOnlyMetadata(_metadata[slot]));
+            }
+
+            results[q] = list;
         }
 
-        var sorted = best.ToSortedArray();
-        var list = new VectorSearchResult[sorted.Length];
-        for (var i = 0; i < sorted.Length; i++)
-        {
-            var slot = sorted[i].Slot;
-            list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(sorted[i].Score, -1f, 1f), ReadOnlyMetadata(_metadata[slot]));
-        }
-
-        return list;
+        return results;
     }
 
-    /// <summary>Pushes rows [start, end) by negative Hamming distance to <paramref name="code"/> into <paramref name="heap"/>.</summary>
-    private void ScanCodes(BinaryCodes codes, ulong[] code, Scan scan, int start, int end, TopKHeap heap, CancellationToken cancellationToken)
+    private static TopKHeap[] NewCodeHeaps(int queries, int capacity)
     {
+        var heaps = new TopKHeap[queries];
+        for (var q = 0; q < queries; q++)
+        {
+            heaps[q] = new TopKHeap(capacity, float.NegativeInfinity);
+        }
+
+        return heaps;
+    }
+
+    /// <summary>Pushes rows [start, end) by negative Hamming distance to each query's code into that query's heap.</summary>
+    private static void ScanCodes(BinaryCodes codes, ulong[][] queryCodes, Scan scan, int start, int end, TopKHeap[] heaps, CancellationToken cancellationToken)
+    {
+        if (queryCodes.Length == 1)
+        {
+            var code = queryCodes[0];
+            var heap = heaps[0];
+            for (var slot = start; slot < end; slot++)
+            {
+                if (((slot - start) & 0xFFFF) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                var score = -(float)BinaryCodes.Hamming(codes.Row(slot), code);
+                if (score >= heap.Threshold && scan.Accept(slot))
+                {
+                    heap.Push(score, slot);
+                }
+            }
+
+            return;
+        }
+
+        // Several queries: each row's code is read from memory once for all of them.
         for (var slot = start; slot < end; slot++)
         {
             if (((slot - start) & 0xFFFF) == 0)
@@ -211,10 +474,26 @@ public sealed partial class EmbeddedVectorStore
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            var score = -(float)BinaryCodes.Hamming(codes.Row(slot), code);
-            if (score >= heap.Threshold && scan.Accept(slot))
+            var row = codes.Row(slot);
+            var accepted = 0; // 0 unknown, 1 yes, -1 no
+            for (var q = 0; q < queryCodes.Length; q++)
             {
-                heap.Push(score, slot);
+                var score = -(float)BinaryCodes.Hamming(row, queryCodes[q]);
+                var heap = heaps[q];
+                if (score < heap.Threshold)
+                {
+                    continue;
+                }
+
+                if (accepted == 0)
+                {
+                    accepted = scan.Accept(slot) ? 1 : -1;
+                }
+
+                if (accepted > 0)
+                {
+                    heap.Push(score, slot);
+                }
             }
         }
     }

@@ -51,6 +51,10 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     private readonly int _maxDegreeOfParallelism;
     private string?[] _ids = [];
     private IReadOnlyDictionary<string, string>[] _metadata = [];
+
+    // The rowid of each slot's record in the index file (a store bound to one): how vectors kept only in the file
+    // (VectorsInMemory = false) and the binary codes are found there.
+    private long[] _rowids = [];
     private int _slotCount;
     private long _updatedTicks;
     private bool _disposed;
@@ -62,7 +66,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
         ModelId = modelId;
         Precision = options.Precision;
         _maxDegreeOfParallelism = options.MaxDegreeOfParallelism;
-        _blocks = new VectorBlocks(dimension, options.Precision);
+        _blocks = new VectorBlocks(dimension, options.Precision, options.VectorsInMemory);
         CreatedUtc = created;
         _updatedTicks = updated.UtcTicks;
     }
@@ -106,7 +110,16 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     /// </summary>
     public IDictionary<string, string> Properties => _properties;
 
-    /// <summary>Gets the bytes of memory held by the vector blocks (the rest of the store is ids and metadata).</summary>
+    /// <summary>
+    /// Gets a value indicating whether the vectors are held in memory (<see cref="EmbeddedVectorStoreOptions.VectorsInMemory"/>);
+    /// <see langword="false"/>: they are read from the index file when needed.
+    /// </summary>
+    public bool VectorsInMemory => _blocks.HoldsRows;
+
+    /// <summary>
+    /// Gets the bytes of memory held by the vector blocks (the rest of the store is ids, metadata and the binary codes,
+    /// <see cref="BinaryCodeMemoryBytes"/>); 0 when the vectors stay in the index file.
+    /// </summary>
     public long VectorMemoryBytes
     {
         get
@@ -134,11 +147,13 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is zero, negative or above 65,536.</exception>
     /// <exception cref="ArgumentException"><paramref name="modelId"/> is empty or blank.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="modelId"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><see cref="EmbeddedVectorStoreOptions.VectorsInMemory"/> is <see langword="false"/> (that needs an index file).</exception>
     public static EmbeddedVectorStore Create(int dimension, string modelId, EmbeddedVectorStoreOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(dimension, SqliteIndex.MaxDimension);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        ThrowIfVectorsNeedAFile(options);
         var now = DateTimeOffset.UtcNow;
         return new EmbeddedVectorStore(dimension, modelId, options ?? EmbeddedVectorStoreOptions.Default, now, now);
     }
@@ -234,7 +249,16 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             }
 
             var vector = new float[Dimension];
-            _blocks.Read(slot, vector);
+            if (_blocks.HoldsRows)
+            {
+                _blocks.Read(slot, vector);
+            }
+            else if (!ReadFromFile(slot, vector))
+            {
+                // Deleted by another process since the last refresh.
+                return Task.FromResult<VectorRecord?>(null);
+            }
+
             return Task.FromResult<VectorRecord?>(new VectorRecord(id, vector, ReadOnlyMetadata(_metadata[slot])));
         }
         finally
@@ -327,6 +351,7 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             EnterWrite();
             _disposed = true;
             _lock.ExitWriteLock();
+            DisposeReaders();
             _index?.Dispose();
             _index = null;
         }
@@ -349,7 +374,12 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
     private static IReadOnlyDictionary<string, string> CopyMetadata(IReadOnlyDictionary<string, string> metadata)
         => metadata.Count == 0 ? NoMetadata : new ReadOnlyDictionary<string, string>(new Dictionary<string, string>(metadata, StringComparer.Ordinal));
 
-    private void WriteChunk(VectorRecord[] pending, float[] buffer, int n)
+    /// <summary>
+    /// Stores records in memory under the write lock. For a store bound to an index file, <paramref name="rowids"/> are
+    /// the records' rowids and <paramref name="codes"/> (when the store has binary codes) their codes, made from the
+    /// rows as stored in the file.
+    /// </summary>
+    private void WriteChunk(VectorRecord[] pending, float[] buffer, int n, long[]? rowids = null, ulong[]? codes = null)
     {
         var dim = Dimension;
         var metadata = new IReadOnlyDictionary<string, string>[n];
@@ -371,7 +401,21 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
                     _ids[slot] = id;
                 }
 
-                _blocks.Write(slot, buffer.AsSpan(i * dim, dim));
+                if (_blocks.HoldsRows)
+                {
+                    _blocks.Write(slot, buffer.AsSpan(i * dim, dim));
+                }
+
+                if (codes is not null && _blocks.Codes is { } binary)
+                {
+                    binary.WriteWords(slot, codes.AsSpan(i * binary.Words, binary.Words));
+                }
+
+                if (rowids is not null)
+                {
+                    _rowids[slot] = rowids[i];
+                }
+
                 _metadata[slot] = metadata[i];
             }
 
@@ -399,10 +443,19 @@ public sealed partial class EmbeddedVectorStore : IVectorStore, IDisposable
             var size = (int)Math.Min(Array.MaxLength, Math.Max(16L, _ids.Length * 2L));
             Array.Resize(ref _ids, size);
             Array.Resize(ref _metadata, size);
+            Array.Resize(ref _rowids, size);
         }
 
         _slotCount++;
         return slot;
+    }
+
+    private static void ThrowIfVectorsNeedAFile(EmbeddedVectorStoreOptions? options)
+    {
+        if (options is { VectorsInMemory: false })
+        {
+            throw new ArgumentException("VectorsInMemory = false keeps the vectors in an index file only: open the store with OpenOrCreateAsync or OpenAsync on an SQLite index file instead.", nameof(options));
+        }
     }
 
     private void Touch() => Interlocked.Exchange(ref _updatedTicks, DateTime.UtcNow.Ticks);

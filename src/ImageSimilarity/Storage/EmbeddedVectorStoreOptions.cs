@@ -41,4 +41,19 @@ public sealed class EmbeddedVectorStoreOptions
             field = value;
         }
     } = -1;
+
+    /// <summary>
+    /// Gets a value indicating whether the vectors are held in memory (the default). <see langword="false"/> keeps
+    /// them only in the index file: memory then holds the ids, metadata, each record's rowid and the binary codes
+    /// (<see cref="EmbeddedVectorStore.BuildBinaryCodesAsync"/>), and opening the index does not read the vectors.
+    /// </summary>
+    /// <remarks>
+    /// Only for a store bound to an index file (<see cref="EmbeddedVectorStore.OpenAsync"/>,
+    /// <see cref="EmbeddedVectorStore.OpenOrCreateAsync"/>); the store then keeps the file's precision. A two-stage
+    /// search reads just its candidates' vectors from the file (each checked against its checksum); an exact search
+    /// streams every vector from the file in bounded chunks, which is much slower than from memory (the file is read
+    /// once per search, from the operating system's page cache at best). Use it with binary codes and two-stage
+    /// search (<see cref="EmbeddedVectorStore.EnableTwoStageAsync"/>) for stores larger than memory.
+    /// </remarks>
+    public bool VectorsInMemory { get; init; } = true;
 }

@@ -6,8 +6,10 @@ namespace ImageSimilarity.Storage;
 /// </summary>
 public sealed class IndexFileInfo
 {
-    internal IndexFileInfo(string filePath, long fileSize, int formatVersion, int dimension, VectorPrecision precision, long count, string modelId, DateTimeOffset createdUtc, DateTimeOffset updatedUtc, IReadOnlyDictionary<string, string> properties)
+    internal IndexFileInfo(string filePath, long fileSize, int formatVersion, int dimension, VectorPrecision precision, long count, string modelId, DateTimeOffset createdUtc, DateTimeOffset updatedUtc, IReadOnlyDictionary<string, string> properties, bool hasBinaryCodes = false, int? twoStageCandidates = null)
     {
+        HasBinaryCodes = hasBinaryCodes;
+        TwoStageCandidates = twoStageCandidates;
         FilePath = filePath;
         FileSize = fileSize;
         FormatVersion = formatVersion;
@@ -49,4 +51,16 @@ public sealed class IndexFileInfo
 
     /// <summary>Gets the store properties saved with the index.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; }
+
+    /// <summary>
+    /// Gets a value indicating whether the index holds binary codes for two-stage search (built by
+    /// <see cref="EmbeddedVectorStore.BuildBinaryCodesAsync"/> or <see cref="EmbeddedVectorStore.EnableTwoStageAsync"/>).
+    /// </summary>
+    public bool HasBinaryCodes { get; }
+
+    /// <summary>
+    /// Gets the default candidate count of two-stage search recorded in the index
+    /// (<see cref="EmbeddedVectorStore.EnableTwoStageAsync"/>), or <see langword="null"/> when searches are exact by default.
+    /// </summary>
+    public int? TwoStageCandidates { get; }
 }

@@ -14,11 +14,14 @@ namespace ImageSimilarity.Storage;
 /// <code>
 /// PRAGMA application_id = 0x49535653  -- 'ISVS': marks the file as ours
 /// properties(scope, key, value)       -- scope 'store': format, format_version, dimension, model_id, precision,
-///                                     --   created_utc, updated_utc, change_seq, binary_medians (optional);
-///                                     --   scope 'user': free properties
+///                                     --   created_utc, updated_utc, change_seq, binary_medians, binary_code_layout,
+///                                     --   two_stage_candidates (the last three optional); scope 'user': free properties
 /// records(id, seq, checksum, metadata, vector)  -- vector last so reading the small columns never walks overflow pages
 /// deletions(id, seq)                  -- ids deleted at change seq, so other processes can follow deletes
+/// binary_codes(record, checksum, code) -- a record's binary code (keyed by the record's rowid; checksum = the
+///                                     --   record's checksum when the code was made, so a stale code is recognised)
 /// </code>
+/// Files written before the <c>binary_codes</c> table existed lack it; it is created by the first write that needs it.
 /// Every write transaction takes the next <c>change_seq</c> and stamps its rows with it; a process that has the index
 /// open loads the rows with a higher seq than it has seen when <c>PRAGMA data_version</c> says another connection
 /// committed.
@@ -32,6 +35,14 @@ internal sealed class SqliteIndex : IDisposable
 
     /// <summary>The store property holding the binary-code medians (two-stage search), when they were built.</summary>
     public const string BinaryMediansKey = "binary_medians";
+
+    /// <summary>The store property naming the bit layout of the rows of <c>binary_codes</c> (<see cref="BinaryCodes.Layout"/>).</summary>
+    public const string BinaryCodeLayoutKey = "binary_code_layout";
+
+    /// <summary>The store property holding the default candidate count of two-stage search, when it is enabled.</summary>
+    public const string TwoStageCandidatesKey = "two_stage_candidates";
+
+    private const string CodesTable = "CREATE TABLE IF NOT EXISTS binary_codes (record INTEGER PRIMARY KEY, checksum INTEGER NOT NULL, code BLOB NOT NULL)";
 
     // 8 KiB pages: a 4096-float vector (16 KiB) takes two overflow pages and a half-precision one takes one, with
     // about 6% (fp32) / 11% (half) left over; 4 KiB pages (3% / 5%) need twice as many page reads per vector, and
@@ -48,11 +59,13 @@ internal sealed class SqliteIndex : IDisposable
         "CREATE INDEX records_seq ON records (seq)",
         "CREATE TABLE deletions (id TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE INDEX deletions_seq ON deletions (seq)",
+        CodesTable,
     ];
 
     private readonly SqliteConnection _connection;
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly bool _immutable;
+    private SQLitePCL.sqlite3_stmt? _vectorStatement;
 
     private SqliteIndex(string path, SqliteConnection connection, bool readOnly, bool immutable = false)
     {
@@ -80,6 +93,15 @@ internal sealed class SqliteIndex : IDisposable
 
     /// <summary>Gets the binary-code medians stored with the index (<see cref="BinaryCodes.FormatMedians"/>), or <see langword="null"/>.</summary>
     public string? BinaryMedians { get; private set; }
+
+    /// <summary>Gets a value indicating whether the file has the <c>binary_codes</c> table in the layout this library writes.</summary>
+    public bool HasUsableCodes { get; private set; }
+
+    /// <summary>Gets the default candidate count of two-stage search recorded in the file, or <see langword="null"/>.</summary>
+    public int? TwoStageCandidates { get; private set; }
+
+    /// <summary>Gets the bytes of one binary code (dimension bits rounded up to whole ulongs).</summary>
+    public int CodeBytes => ((Dimension + 63) / 64) * sizeof(ulong);
 
     public int RowBytes => Precision switch
     {
@@ -282,6 +304,38 @@ internal sealed class SqliteIndex : IDisposable
 
     public void Begin(bool write) => Execute(write ? "BEGIN IMMEDIATE" : "BEGIN");
 
+    /// <summary>Starts a write transaction only when no other connection is writing (no wait); <see langword="false"/> otherwise.</summary>
+    public bool TryBeginWriteNow()
+    {
+        Execute("PRAGMA busy_timeout = 0");
+        try
+        {
+            Begin(write: true);
+            return true;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 5 /* BUSY */ or 6 /* LOCKED */)
+        {
+            return false;
+        }
+        finally
+        {
+            Execute("PRAGMA busy_timeout = 60000");
+        }
+    }
+
+    /// <summary>
+    /// Writes the code of the record at <paramref name="rowid"/> with the record's current checksum (inside a write
+    /// transaction, after <see cref="ClearCodes"/>, when the caller knows the code was made from the current row).
+    /// </summary>
+    public void WriteCodeForRecord(long rowid, ReadOnlySpan<byte> code)
+    {
+        var command = Prepared("INSERT INTO binary_codes (record, checksum, code) SELECT rowid, checksum, $code FROM records WHERE rowid = $record");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$record", rowid);
+        command.Parameters.Add("$code", SqliteType.Blob).Value = code.ToArray();
+        command.ExecuteNonQuery();
+    }
+
     public void Commit() => Execute("COMMIT");
 
     public void TryRollback()
@@ -346,6 +400,11 @@ internal sealed class SqliteIndex : IDisposable
         CreatedUtc = ParseTime(store, "created_utc");
         UpdatedUtc = ParseTime(store, "updated_utc");
         BinaryMedians = store.GetValueOrDefault(BinaryMediansKey);
+        HasUsableCodes = store.GetValueOrDefault(BinaryCodeLayoutKey) == BinaryCodes.Layout
+            && Scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'binary_codes'") is 1L;
+        TwoStageCandidates = int.TryParse(store.GetValueOrDefault(TwoStageCandidatesKey), NumberStyles.None, CultureInfo.InvariantCulture, out var candidates) && candidates > 0
+            ? candidates
+            : null;
         ChangeSeq = long.TryParse(store.GetValueOrDefault("change_seq"), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
             ? seq
             : throw new IndexFileException(Path, "its change_seq property is missing or malformed.");
@@ -402,28 +461,36 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>
-    /// Reads records with a change seq above <paramref name="afterSeq"/> (-1 for all), in storage order. For each,
-    /// the vector bytes are checked against the row's checksum, copied to where <paramref name="target"/> says (a row
-    /// of the store's blocks, or a scratch buffer), and handed to <paramref name="done"/>.
+    /// Reads records with a change seq above <paramref name="afterSeq"/> (-1 for all), in storage order, with their
+    /// vectors: see the other overload.
     /// </summary>
     /// <exception cref="IndexFileException">A vector has the wrong length or fails its checksum, or metadata is malformed.</exception>
-    public void ReadRecords(long afterSeq, Func<string, IReadOnlyDictionary<string, string>, Span<byte>> target, Action<string, IReadOnlyDictionary<string, string>, ReadOnlySpan<byte>> done, CancellationToken cancellationToken) =>
-        ReadRecords(afterSeq, long.MinValue, long.MaxValue, target, done, cancellationToken);
+    public void ReadRecords(long afterSeq, RecordTarget target, RecordDone done, CancellationToken cancellationToken) =>
+        ReadRecords(afterSeq, long.MinValue, long.MaxValue, vectors: true, target, done, cancellationToken);
 
     /// <summary>
     /// Reads the records with <paramref name="fromRowid"/> &lt;= rowid &lt; <paramref name="toRowid"/> (and a change
-    /// seq above <paramref name="afterSeq"/> unless it is negative), in rowid order: <paramref name="target"/> gives
-    /// where a record's vector bytes go, after their checksum passed; <paramref name="done"/> is called once they are there.
+    /// seq above <paramref name="afterSeq"/> unless it is negative), in rowid order, each with its binary code when the
+    /// file holds a valid, current one. With <paramref name="vectors"/>, <paramref name="target"/> gives where a
+    /// record's vector bytes go, after their checksum passed; without, the vector column is not read at all (SQLite
+    /// then reads none of the blob's overflow pages). <paramref name="done"/> is called once per record.
     /// </summary>
-    public void ReadRecords(long afterSeq, long fromRowid, long toRowid, Func<string, IReadOnlyDictionary<string, string>, Span<byte>> target, Action<string, IReadOnlyDictionary<string, string>, ReadOnlySpan<byte>> done, CancellationToken cancellationToken)
+    public void ReadRecords(long afterSeq, long fromRowid, long toRowid, bool vectors, RecordTarget? target, RecordDone done, CancellationToken cancellationToken)
     {
         // Straight on SQLite's C API: one prepared statement stepped row by row, the vector read from the row the
         // statement is on (sqlite3_column_blob), without ADO.NET's per-column conversions or a second cursor seeking
         // each row for an incremental-blob read. Strings are decoded from SQLite's UTF-8 bytes once.
-        var sql = afterSeq < 0
-            ? "SELECT id, checksum, metadata, vector FROM records WHERE rowid >= ?2 AND rowid < ?3 ORDER BY rowid"
-            : "SELECT id, checksum, metadata, vector FROM records WHERE seq > ?1 AND rowid >= ?2 AND rowid < ?3 ORDER BY rowid";
+        var codes = HasUsableCodes;
+        var sql = "SELECT r.rowid, r.id, r.checksum, r.metadata, "
+            + (codes ? "c.checksum, c.code" : "NULL, NULL")
+            + (vectors ? ", r.vector" : string.Empty)
+            + " FROM records r"
+            + (codes ? " LEFT JOIN binary_codes c ON c.record = r.rowid" : string.Empty)
+            + " WHERE r.rowid >= ?2 AND r.rowid < ?3"
+            + (afterSeq < 0 ? string.Empty : " AND r.seq > ?1")
+            + " ORDER BY r.rowid";
         var expected = RowBytes;
+        var codeBytes = CodeBytes;
         var db = _connection.Handle!;
         SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_prepare_v2(db, sql, out var statement), db);
         using (statement)
@@ -455,23 +522,29 @@ internal sealed class SqliteIndex : IDisposable
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                var id = TextColumn(statement, 0, "id");
-                if (SQLitePCL.raw.sqlite3_column_type(statement, 1) != SQLitePCL.raw.SQLITE_INTEGER)
+                var rowid = SQLitePCL.raw.sqlite3_column_int64(statement, 0);
+                var id = TextColumn(statement, 1, "id");
+                if (SQLitePCL.raw.sqlite3_column_type(statement, 2) != SQLitePCL.raw.SQLITE_INTEGER)
                 {
                     throw new IndexFileException(Path, $"record '{id}' has a missing or malformed column (checksum is NULL or not an integer). Delete the record (see docs/storage.md) or rebuild the index.");
                 }
 
-                var checksum = SQLitePCL.raw.sqlite3_column_int64(statement, 1);
-                var json = TextColumn(statement, 2, "metadata");
-                var vector = SQLitePCL.raw.sqlite3_column_blob(statement, 3);
-                if (vector.Length != expected)
-                {
-                    throw new IndexFileException(Path, $"the vector of record '{id}' has {vector.Length} bytes, not the {expected} of {Dimension} {PrecisionName(Precision)} values. Delete the record (see docs/storage.md) or rebuild the index.");
-                }
+                var checksum = SQLitePCL.raw.sqlite3_column_int64(statement, 2);
+                var json = TextColumn(statement, 3, "metadata");
 
-                if (Checksum(vector) != checksum)
+                // A code counts only when it has the right length and was made from this very vector (its checksum
+                // is the record's); anything else (none, damaged, left by an older writer) is re-encoded by the caller.
+                var code = ReadOnlySpan<byte>.Empty;
+                if (codes
+                    && SQLitePCL.raw.sqlite3_column_type(statement, 4) == SQLitePCL.raw.SQLITE_INTEGER
+                    && SQLitePCL.raw.sqlite3_column_int64(statement, 4) == checksum
+                    && SQLitePCL.raw.sqlite3_column_type(statement, 5) == SQLitePCL.raw.SQLITE_BLOB)
                 {
-                    throw new IndexFileException(Path, $"the vector of record '{id}' is corrupt (checksum mismatch). Delete the record (see docs/storage.md) and index its image again, or restore the index from a backup.");
+                    var blob = SQLitePCL.raw.sqlite3_column_blob(statement, 5);
+                    if (blob.Length == codeBytes)
+                    {
+                        code = blob;
+                    }
                 }
 
                 var metadata = json == "{}"
@@ -479,10 +552,85 @@ internal sealed class SqliteIndex : IDisposable
                     : JsonMetadata.LooksLikeObject(json)
                         ? new JsonMetadata(json, Path, id)
                         : throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
-                var bytes = target(id, metadata)[..expected];
+                var row = new RecordRow(rowid, id, metadata, checksum, code);
+                if (!vectors)
+                {
+                    done(row, []);
+                    continue;
+                }
+
+                var vector = SQLitePCL.raw.sqlite3_column_blob(statement, 6);
+                CheckVector(id, vector, checksum);
+                var bytes = target!(row)[..expected];
                 vector.CopyTo(bytes);
-                done(id, metadata, bytes);
+                done(row, bytes);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads the vector of the record at <paramref name="rowid"/> into <paramref name="destination"/> after checking
+    /// it; <see langword="false"/> when no record with that rowid and id is committed (deleted, or not yet committed).
+    /// Reading many rows: call it inside one read transaction, in rowid order.
+    /// </summary>
+    /// <exception cref="IndexFileException">The vector has the wrong length or fails its checksum (the message names the record).</exception>
+    public bool TryReadVector(long rowid, string id, Span<byte> destination)
+    {
+        var db = _connection.Handle!;
+        if (_vectorStatement is null)
+        {
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_prepare_v3(db, "SELECT id, checksum, vector FROM records WHERE rowid = ?1", SQLitePCL.raw.SQLITE_PREPARE_PERSISTENT, out var prepared), db);
+            _vectorStatement = prepared;
+        }
+
+        var statement = _vectorStatement;
+        try
+        {
+            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_bind_int64(statement, 1, rowid), db);
+            var rc = SQLitePCL.raw.sqlite3_step(statement);
+            if (rc == SQLitePCL.raw.SQLITE_DONE)
+            {
+                return false;
+            }
+
+            if (rc != SQLitePCL.raw.SQLITE_ROW)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+
+            if (SQLitePCL.raw.sqlite3_column_type(statement, 0) != SQLitePCL.raw.SQLITE_TEXT
+                || !SQLitePCL.raw.sqlite3_column_blob(statement, 0).SequenceEqual(Encoding.UTF8.GetBytes(id)))
+            {
+                // The rowid now belongs to another record (ours was deleted and its rowid reused).
+                return false;
+            }
+
+            if (SQLitePCL.raw.sqlite3_column_type(statement, 1) != SQLitePCL.raw.SQLITE_INTEGER)
+            {
+                throw new IndexFileException(Path, $"record '{id}' has a missing or malformed column (checksum is NULL or not an integer). Delete the record (see docs/storage.md) or rebuild the index.");
+            }
+
+            var vector = SQLitePCL.raw.sqlite3_column_blob(statement, 2);
+            CheckVector(id, vector, SQLitePCL.raw.sqlite3_column_int64(statement, 1));
+            vector.CopyTo(destination);
+            return true;
+        }
+        finally
+        {
+            SQLitePCL.raw.sqlite3_reset(statement);
+        }
+    }
+
+    private void CheckVector(string id, ReadOnlySpan<byte> vector, long checksum)
+    {
+        if (vector.Length != RowBytes)
+        {
+            throw new IndexFileException(Path, $"the vector of record '{id}' has {vector.Length} bytes, not the {RowBytes} of {Dimension} {PrecisionName(Precision)} values. Delete the record (see docs/storage.md) or rebuild the index.");
+        }
+
+        if (Checksum(vector) != checksum)
+        {
+            throw new IndexFileException(Path, $"the vector of record '{id}' is corrupt (checksum mismatch). Delete the record (see docs/storage.md) and index its image again, or restore the index from a backup.");
         }
     }
 
@@ -514,17 +662,20 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>Reads one record's vector bytes and metadata, or returns <see langword="false"/> when it is not stored.</summary>
-    public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata)
+    public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata, out long rowid)
     {
-        var command = Prepared("SELECT checksum, metadata, vector FROM records WHERE id = $id");
+        var command = Prepared("SELECT checksum, metadata, vector, rowid FROM records WHERE id = $id");
         command.Parameters.Clear();
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         metadata = EmptyMetadata;
+        rowid = 0;
         if (!reader.Read())
         {
             return false;
         }
+
+        rowid = reader.GetInt64(3);
 
         if (reader.GetBytes(2, 0, null, 0, 0) != vector.Length)
         {
@@ -541,33 +692,102 @@ internal sealed class SqliteIndex : IDisposable
         return true;
     }
 
-    public void Upsert(string id, long seq, ReadOnlySpan<byte> vector, string metadataJson)
+    /// <summary>Inserts or replaces a record; returns its rowid (kept by a replace) and its checksum.</summary>
+    public (long Rowid, long Checksum) Upsert(string id, long seq, ReadOnlySpan<byte> vector, string metadataJson)
     {
         var command = Prepared(
             "INSERT INTO records (id, seq, checksum, metadata, vector) VALUES ($id, $seq, $checksum, $metadata, $vector) "
-            + "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, checksum = excluded.checksum, metadata = excluded.metadata, vector = excluded.vector");
+            + "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, checksum = excluded.checksum, metadata = excluded.metadata, vector = excluded.vector "
+            + "RETURNING rowid");
+        var checksum = Checksum(vector);
         command.Parameters.Clear();
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$seq", seq);
-        command.Parameters.AddWithValue("$checksum", Checksum(vector));
+        command.Parameters.AddWithValue("$checksum", checksum);
         command.Parameters.AddWithValue("$metadata", metadataJson);
         command.Parameters.Add("$vector", SqliteType.Blob).Value = vector.ToArray();
-        command.ExecuteNonQuery();
+        var rowid = (long)command.ExecuteScalar()!;
 
         var undelete = Prepared("DELETE FROM deletions WHERE id = $id");
         undelete.Parameters.Clear();
         undelete.Parameters.AddWithValue("$id", id);
         undelete.ExecuteNonQuery();
+        return (rowid, checksum);
+    }
+
+    /// <summary>
+    /// Makes sure the <c>binary_codes</c> table exists and is marked with this library's layout (inside a write
+    /// transaction). Codes of another layout are dropped: the caller writes every code again.
+    /// </summary>
+    /// <returns><see langword="true"/> when the table had to be created or reset (it holds no code then).</returns>
+    public bool EnsureCodesTable()
+    {
+        if (HasUsableCodes)
+        {
+            return false;
+        }
+
+        Execute(CodesTable);
+        Execute("DELETE FROM binary_codes");
+        SetStoreProperty(BinaryCodeLayoutKey, BinaryCodes.Layout);
+        HasUsableCodes = true;
+        return true;
+    }
+
+    /// <summary>Writes the binary code of the record at <paramref name="rowid"/> (inside a write transaction, after <see cref="EnsureCodesTable"/>).</summary>
+    public void WriteCode(long rowid, long checksum, ReadOnlySpan<byte> code)
+    {
+        var command = Prepared("INSERT INTO binary_codes (record, checksum, code) VALUES ($record, $checksum, $code) ON CONFLICT (record) DO UPDATE SET checksum = excluded.checksum, code = excluded.code");
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$record", rowid);
+        command.Parameters.AddWithValue("$checksum", checksum);
+        command.Parameters.Add("$code", SqliteType.Blob).Value = code.ToArray();
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Deletes every binary code (inside a write transaction), before all are written again.</summary>
+    public void ClearCodes()
+    {
+        if (HasUsableCodes)
+        {
+            Execute("DELETE FROM binary_codes");
+        }
+    }
+
+    /// <summary>Records the default candidate count of two-stage search, or removes it (inside a write transaction).</summary>
+    public void SetTwoStageCandidates(int? candidates)
+    {
+        if (candidates is { } c)
+        {
+            SetStoreProperty(TwoStageCandidatesKey, c.ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            var command = Prepared("DELETE FROM properties WHERE scope = 'store' AND key = $key");
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$key", TwoStageCandidatesKey);
+            command.ExecuteNonQuery();
+        }
+
+        TwoStageCandidates = candidates;
     }
 
     public bool Delete(string id, long seq)
     {
-        var command = Prepared("DELETE FROM records WHERE id = $id");
+        var command = Prepared("DELETE FROM records WHERE id = $id RETURNING rowid");
         command.Parameters.Clear();
         command.Parameters.AddWithValue("$id", id);
-        if (command.ExecuteNonQuery() == 0)
+        if (command.ExecuteScalar() is not long rowid)
         {
             return false;
+        }
+
+        if (HasUsableCodes)
+        {
+            var code = Prepared("DELETE FROM binary_codes WHERE record = $record");
+            code.Parameters.Clear();
+            code.Parameters.AddWithValue("$record", rowid);
+            code.ExecuteNonQuery();
         }
 
         var tombstone = Prepared("INSERT INTO deletions (id, seq) VALUES ($id, $seq) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq");
@@ -620,6 +840,8 @@ internal sealed class SqliteIndex : IDisposable
 
     public void Dispose()
     {
+        _vectorStatement?.Dispose();
+        _vectorStatement = null;
         foreach (var command in _commands.Values)
         {
             command.Dispose();
@@ -727,3 +949,28 @@ internal sealed class SqliteIndex : IDisposable
         return command;
     }
 }
+
+/// <summary>One record as <see cref="SqliteIndex.ReadRecords(long, long, long, bool, RecordTarget?, RecordDone, CancellationToken)"/> reads it.</summary>
+internal readonly ref struct RecordRow(long rowid, string id, IReadOnlyDictionary<string, string> metadata, long checksum, ReadOnlySpan<byte> code)
+{
+    /// <summary>Gets the record's rowid.</summary>
+    public long Rowid { get; } = rowid;
+
+    /// <summary>Gets the record id.</summary>
+    public string Id { get; } = id;
+
+    /// <summary>Gets the metadata (parsed lazily).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
+
+    /// <summary>Gets the checksum of the vector blob.</summary>
+    public long Checksum { get; } = checksum;
+
+    /// <summary>Gets the stored binary code when it is valid and current; empty otherwise.</summary>
+    public ReadOnlySpan<byte> Code { get; } = code;
+}
+
+/// <summary>Where a record's vector bytes go (a row of the store's blocks, or a scratch buffer).</summary>
+internal delegate Span<byte> RecordTarget(in RecordRow row);
+
+/// <summary>Called once per record read, with its vector bytes (empty when vectors are not read).</summary>
+internal delegate void RecordDone(in RecordRow row, ReadOnlySpan<byte> vector);

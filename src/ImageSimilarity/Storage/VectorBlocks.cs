@@ -25,10 +25,11 @@ internal sealed class VectorBlocks
     private readonly List<byte[]> _int8 = [];
     private float[]? _codeRow;
 
-    public VectorBlocks(int dimension, VectorPrecision precision)
+    public VectorBlocks(int dimension, VectorPrecision precision, bool holdsRows = true)
     {
         Dimension = dimension;
         Precision = precision;
+        HoldsRows = holdsRows;
         RowStride = precision switch
         {
             VectorPrecision.Half => dimension * 2,
@@ -37,6 +38,12 @@ internal sealed class VectorBlocks
         };
         RowsPerBlock = Math.Max(1, TargetBlockBytes / RowStride);
     }
+
+    /// <summary>
+    /// Gets a value indicating whether the rows are held (false for a store whose vectors stay in the index file:
+    /// only <see cref="Capacity"/> and the <see cref="Codes"/> grow then).
+    /// </summary>
+    public bool HoldsRows { get; }
 
     /// <summary>Gets the bytes from one row to the next.</summary>
     public int RowStride { get; }
@@ -64,7 +71,7 @@ internal sealed class VectorBlocks
     public BinaryCodes? Codes { get; set; }
 
     /// <summary>Gets the bytes held by the blocks.</summary>
-    public long AllocatedBytes => Capacity * RowStride;
+    public long AllocatedBytes => HoldsRows ? Capacity * RowStride : 0;
 
     public float[] SingleBlock(int block) => _single[block];
 
@@ -76,6 +83,12 @@ internal sealed class VectorBlocks
     public void EnsureCapacity(long slots)
     {
         Codes?.EnsureCapacity(slots);
+        if (!HoldsRows)
+        {
+            Capacity = Math.Max(Capacity, slots);
+            return;
+        }
+
         while (Capacity < slots)
         {
             var blocks = BlockCount;
@@ -104,6 +117,11 @@ internal sealed class VectorBlocks
 
     public void Write(int slot, ReadOnlySpan<float> unit)
     {
+        if (!HoldsRows)
+        {
+            throw new InvalidOperationException("The vectors of this store are kept in its index file only.");
+        }
+
         WriteRow(slot, unit);
         if (Codes is { } codes)
         {

@@ -60,7 +60,8 @@ public sealed class VectorSearchOptions
 
     /// <summary>
     /// Gets how many candidates a two-stage search takes from the binary codes before it re-ranks them exactly;
-    /// <see langword="null"/> (the default) for an exact search over every vector.
+    /// <see langword="null"/> (the default) for the store's default: <see cref="EmbeddedVectorStore.TwoStageCandidates"/>
+    /// when two-stage search is enabled for the index, otherwise an exact search over every vector.
     /// </summary>
     /// <remarks>
     /// Used by an <see cref="EmbeddedVectorStore"/> whose binary codes are built
@@ -70,6 +71,7 @@ public sealed class VectorSearchOptions
     /// A few hundred candidates gave recall@10 of 0.99 or more on real ResNet18 features (docs/storage.md).
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    /// <exception cref="ArgumentException"><see cref="Exact"/> is set too.</exception>
     public int? Candidates
     {
         get;
@@ -78,6 +80,29 @@ public sealed class VectorSearchOptions
             if (value is { } v)
             {
                 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(v, nameof(value));
+                if (Exact)
+                {
+                    throw new ArgumentException("Set either Candidates (a two-stage search) or Exact (an exact search), not both.", nameof(value));
+                }
+            }
+
+            field = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets a value indicating whether this search is exact (every vector scored) even when the store searches in two
+    /// stages by default (<see cref="EmbeddedVectorStore.TwoStageCandidates"/>). Default <see langword="false"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><see cref="Candidates"/> is set too.</exception>
+    public bool Exact
+    {
+        get;
+        init
+        {
+            if (value && Candidates is not null)
+            {
+                throw new ArgumentException("Set either Candidates (a two-stage search) or Exact (an exact search), not both.", nameof(value));
             }
 
             field = value;
@@ -92,5 +117,6 @@ public sealed class VectorSearchOptions
         MetadataEquals = MetadataEquals,
         ExcludeIds = ExcludeIds,
         Candidates = Candidates,
+        Exact = Exact,
     };
 }
