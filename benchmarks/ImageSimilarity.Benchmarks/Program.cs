@@ -42,6 +42,11 @@ if (args is ["--twostage-reference", _, _, _, _])
     return ImageSimilarity.Benchmarks.TwoStageReference.Run(args);
 }
 
+if (args is ["--twostage-codes", _])
+{
+    return await ImageSimilarity.Benchmarks.TwoStageIndex.CodesAsync(args);
+}
+
 if (args is ["--twostage-index", _, _, _, ..])
 {
     // Two-stage search on a prebuilt index file against an exact fp32 reference: recall, latency, memory.

@@ -15,16 +15,18 @@ namespace ImageSimilarity.Benchmarks;
 /// <c>--twostage-build BASE.f32 ROWS INDEX.db single|half|int8</c>: writes the first ROWS rows of BASE.f32 (raw
 /// little-endian float32 4096-d rows) into a new index file, id = row number, no metadata, with the library's bulk
 /// writer (the one <c>SaveAsync</c> uses), one row in memory at a time; the binary-code medians are computed first,
-/// as <c>BuildBinaryCodesAsync</c> would, and kept in the file. Prints the time taken.
+/// as <c>BuildBinaryCodesAsync</c> would, and kept in the file; one open with the vectors left in the file then
+/// writes every row's code into it. Prints the time taken.
 /// </para>
 /// <para>
 /// <c>--twostage-index INDEX.db QUERIES.f32 REFERENCE.i32 [memory|disk] [candidates,...] [exact-queries] [cold]</c>:
-/// opens the index (timed), reports memory (vectors, codes, managed heap after a full GC, process RSS split into
+/// opens the index (timed; <c>disk</c> = <c>EmbeddedVectorStoreOptions.VectorsInMemory = false</c>), enables
+/// two-stage search (<c>EnableTwoStageAsync(200)</c>, which builds the codes if the file has none), reports memory (vectors, codes, managed heap after a full GC, process RSS split into
 /// anonymous and file-backed pages: SQLite maps up to 2 GB of the file, and those pages count as RssFile), then for
 /// each candidate count (default 50,100,200,400,800,1600) recall@10 of the two-stage search against the reference
 /// (queries x 10 int32 row numbers, best first), median and p95 single-query latency (all queries, counts interleaved
 /// per query after one warm-up pass), batched latency per query (<c>SearchBatchAsync</c> of 32), and the exact
-/// search of the same store (recall and median over the first <c>exact-queries</c> queries, default all). With
+/// search of the same store (<c>VectorSearchOptions.Exact</c>; recall and median over the first <c>exact-queries</c> queries, default all). With
 /// <c>cold</c> (root only; it drops the whole machine's page cache, so run it under the measurement lock) each
 /// candidate count first gets one pass over the queries right after <c>echo 1 &gt; /proc/sys/vm/drop_caches</c>.
 /// Human-readable lines and one JSON line per figure (<c>{"tool":"ours",...}</c>) go to standard output.
@@ -136,11 +138,28 @@ internal static class TwoStageIndex
             }
 
             File.Move(temp, indexPath);
+
+            // One open with the vectors left in the file codes every row from the stored medians and writes the codes
+            // into the file (binary_codes), so later opens read them instead of re-encoding.
+            var coding = Stopwatch.StartNew();
+            await using (var store = await EmbeddedVectorStore.OpenAsync(indexPath, new EmbeddedVectorStoreOptions { VectorsInMemory = false }).ConfigureAwait(false))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-build: codes of {store.Count:N0} rows written into the file in {coding.Elapsed.TotalSeconds:F1} s (has codes: {store.HasBinaryCodes})"));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-build: {rows:N0} rows ({precision}): medians in {mediansTime.TotalSeconds:F1} s, written in {(total.Elapsed - mediansTime).TotalSeconds:F1} s"));
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-build: {indexPath}: {new FileInfo(indexPath).Length / 1e9:F2} GB, {total.Elapsed.TotalSeconds:F1} s in all"));
         Json(new { tool = "ours", what = "build", index = indexPath, rows, precision = precision.ToString(), seconds = total.Elapsed.TotalSeconds, bytes = new FileInfo(indexPath).Length });
+        return 0;
+    }
+
+    /// <summary><c>--twostage-codes INDEX.db</c>: one open with the vectors left in the file, which writes the codes of every row that has none (files built before the codes were kept in the index).</summary>
+    public static async Task<int> CodesAsync(string[] args)
+    {
+        var coding = Stopwatch.StartNew();
+        await using var store = await EmbeddedVectorStore.OpenAsync(args[1], new EmbeddedVectorStoreOptions { VectorsInMemory = false }).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-codes: {args[1]}: {store.Count:N0} rows opened (and coded where needed) in {coding.Elapsed.TotalSeconds:F1} s; has codes: {store.HasBinaryCodes}"));
         return 0;
     }
 
@@ -161,31 +180,23 @@ internal static class TwoStageIndex
             : [50, 100, 200, 400, 800, 1600];
         var exactQueries = args.Length > 6 && args[6] != "-" ? Math.Min(queries.Length, int.Parse(args[6], CultureInfo.InvariantCulture)) : queries.Length;
         var cold = args.Length > 7 && args[7] == "cold";
-        if (mode == "disk")
-        {
-            Console.Error.WriteLine("twostage-index: vectors on disk need EmbeddedVectorStoreOptions.VectorsInMemory (not on this branch yet).");
-            return 2;
-        }
-
         var info = await EmbeddedVectorStore.ReadInfoAsync(indexPath).ConfigureAwait(false);
-        var options = new EmbeddedVectorStoreOptions { Precision = info.Precision };
+        var options = new EmbeddedVectorStoreOptions { Precision = info.Precision, VectorsInMemory = mode == "memory" };
         var rssBefore = Rss();
         var open = Stopwatch.StartNew();
         await using var store = await EmbeddedVectorStore.OpenAsync(indexPath, options).ConfigureAwait(false);
         open.Stop();
         var codesBuilt = TimeSpan.Zero;
-        if (!store.HasBinaryCodes)
-        {
-            var sw = Stopwatch.StartNew();
-            await store.BuildBinaryCodesAsync().ConfigureAwait(false);
-            codesBuilt = sw.Elapsed;
-        }
+        var hadCodes = store.HasBinaryCodes;
+        var enable = Stopwatch.StartNew();
+        await store.EnableTwoStageAsync(200).ConfigureAwait(false);    // builds the codes if the file has none
+        codesBuilt = enable.Elapsed;
 
-        var label = string.Create(CultureInfo.InvariantCulture, $"{info.Precision} {store.Count:N0} rows, vectors in {mode}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-index: {label}: {indexPath} ({info.FileSize / 1e9:F2} GB) opened in {open.Elapsed.TotalSeconds:F2} s{(codesBuilt > TimeSpan.Zero ? $", codes built in {codesBuilt.TotalSeconds:F1} s" : ", codes rebuilt at open from the stored medians")}; {queries.Length} queries, {Environment.ProcessorCount} cores"));
+        var label = string.Create(CultureInfo.InvariantCulture, $"{info.Precision} {store.Count:N0} rows, vectors {(mode == "disk" ? "on disk" : "in memory")}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-index: {label}: {indexPath} ({info.FileSize / 1e9:F2} GB) opened in {open.Elapsed.TotalSeconds:F2} s{(hadCodes ? ", codes read at open" : ", no codes in the file")}, EnableTwoStageAsync(200) {codesBuilt.TotalSeconds:F2} s; {queries.Length} queries, {Environment.ProcessorCount} cores"));
         var memory = Memory(store, rssBefore);
         Print(label, "after open", memory);
-        Json(new { tool = "ours", what = "open", precision = info.Precision.ToString(), rows = store.Count, mode, open_s = open.Elapsed.TotalSeconds, codes_built_s = codesBuilt.TotalSeconds, file_bytes = info.FileSize, memory });
+        Json(new { tool = "ours", what = "open", precision = info.Precision.ToString(), rows = store.Count, mode, open_s = open.Elapsed.TotalSeconds, enable_two_stage_s = codesBuilt.TotalSeconds, had_codes = hadCodes, file_bytes = info.FileSize, memory });
 
         if (cold)
         {
@@ -226,18 +237,19 @@ internal static class TwoStageIndex
         var exactHits = 0;
         var exactWorst = 10;
         var exactSet = queries.Take(exactQueries).ToArray();
-        await store.SearchAsync(queries[0]).ConfigureAwait(false);
+        var exactOptions = new VectorSearchOptions { Exact = true };
+        await store.SearchAsync(queries[0], exactOptions).ConfigureAwait(false);
         for (var q = 0; q < exactSet.Length; q++)
         {
             var sw = Stopwatch.StartNew();
-            var found = await store.SearchAsync(exactSet[q]).ConfigureAwait(false);
+            var found = await store.SearchAsync(exactSet[q], exactOptions).ConfigureAwait(false);
             exactTimes.Add(sw.Elapsed.TotalMilliseconds);
             var h = Hits(found, reference[q]);
             exactHits += h;
             exactWorst = Math.Min(exactWorst, h);
         }
 
-        var exactBatched = exactSet.Length >= 32 ? await BatchedAsync(store, exactSet, VectorSearchOptions.Default).ConfigureAwait(false) : null;
+        var exactBatched = exactSet.Length >= 32 ? await BatchedAsync(store, exactSet, exactOptions).ConfigureAwait(false) : null;
         Report(label, 0, string.Create(CultureInfo.InvariantCulture, $"exact, {exactSet.Length} queries"), (double)exactHits / (10 * exactSet.Length), exactTimes, exactBatched, exactWorst);
         Print(label, "after the searches", Memory(store, rssBefore));
         return 0;
@@ -315,7 +327,7 @@ internal static class TwoStageIndex
     }
 
     private static void Print(string label, string when, Dictionary<string, double> m) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-index: {label}: memory {when}: vectors {m["vectors_mb"]:F1} MB, codes {m["codes_mb"]:F1} MB, managed heap after GC {m["managed_heap_mb"]:F1} MB, RSS {m["rss_mb"]:F0} MB (anonymous {m["rss_anon_mb"]:F0}, file-backed incl. SQLite's mmap {m["rss_file_mb"]:F0}; peak {m["rss_peak_mb"]:F0}; {m["rss_before_open_mb"]:F0} before the open)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"twostage-index: {label}: memory {when}: vectors {m["vectors_mb"]:F1} MB, codes {m["codes_mb"]:F1} MB, managed heap after GC {m["managed_heap_mb"]:F1} MB, RSS {m["rss_mb"]:F0} MB (anonymous {m["rss_anon_mb"]:F0}, file-backed (SQLite's mmap of the index, the runtime's libraries) {m["rss_file_mb"]:F0}; peak {m["rss_peak_mb"]:F0}; {m["rss_before_open_mb"]:F0} before the open)"));
 
     /// <summary>The process's memory lines of /proc/self/status, in kB.</summary>
     private static Dictionary<string, long> Rss()

@@ -146,7 +146,7 @@ internal static class TwoStageRecall
                 index.Begin(write: false);
                 for (var i = 0; i < 200; i++)
                 {
-                    if (!index.TryReadRecord(ids[random.Next(ids.Count)], vector, out _))
+                    if (!index.TryReadRecord(ids[random.Next(ids.Count)], vector, out _, out _))
                     {
                         throw new InvalidOperationException("A stored id is missing from the saved index.");
                     }

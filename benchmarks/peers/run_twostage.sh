@@ -10,8 +10,9 @@
 # the index files index-100k-{single,half,int8}.db / index-1m-{single,int8}.db from `--twostage-build`. Environment:
 # MODES (default "memory disk"), PRECISIONS (default "single int8 half"), COUNTS (default 50,...,1600),
 # EXACT_QUERIES (exact searches timed per configuration; default 50 at 100,000, 20 at 1,000,000),
-# FLAT_QUERIES (FAISS IndexFlatIP queries; default 50 / 20), COLD=1 (also a cold-page-cache pass per candidate count
-# with the vectors on disk: drops the machine's page cache, root only). Writes the JSON lines to
+# FLAT_QUERIES (FAISS IndexFlatIP queries; default 50 / 20), COLD=1 or COLD="single ..." (also a cold-page-cache pass
+# per candidate count with the vectors on disk, for every precision or the ones named: drops the machine's page
+# cache, root only). Writes the JSON lines to
 # benchmarks/peers/results/DATE-twostage-ROWS.jsonl and prints the tables (twostage_report.py).
 set -u
 rows=${1:?rows: 100000 or 1000000}
@@ -38,7 +39,7 @@ ours() {  # ours PRECISION MODE
     local index="$data/index-$tag-$1.db"
     [ -f "$index" ] || { echo "run_twostage: no $index, skipped"; return; }
     local cold=""
-    [ "$2" = disk ] && [ "${COLD:-0}" = 1 ] && cold=cold
+    [ "$2" = disk ] && { [ "${COLD:-0}" = 1 ] || [[ " ${COLD:-} " == *" $1 "* ]]; } && cold=cold
     step "ours $1 $2"
     "$bench" --twostage-index "$index" "$data/queries.f32" "$data/reference-$rows.i32" "$2" "$counts" "$exact" $cold | tee -a "$out" | grep -v '^{'
 }
