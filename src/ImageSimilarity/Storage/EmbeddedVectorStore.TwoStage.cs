@@ -217,6 +217,20 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
+    /// <summary>Gets a copy of a record's binary code (for tests), or <see langword="null"/>.</summary>
+    internal ulong[]? CodeOf(string id)
+    {
+        EnterRead();
+        try
+        {
+            return _blocks.Codes is { } codes && _slotById.TryGetValue(id, out var slot) ? codes.Row(slot).ToArray() : null;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     private void SwapCodes(BinaryCodes codes)
     {
         EnterWrite();
