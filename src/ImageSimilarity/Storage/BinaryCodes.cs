@@ -30,15 +30,24 @@ internal sealed class BinaryCodes
     /// <summary>The name of the bit layout recorded in the index file (store property <c>binary_code_layout</c>).</summary>
     public const string Layout = "permuted-splitmix64-v1";
 
+    /// <summary>Code words (64 bits each) in the prefix that the first pass of a large scan reads (128 bytes).</summary>
+    public const int DefaultPrefixWords = 16;
+
     private readonly float[] _medians;
     private readonly int[] _order;
     private readonly float[] _orderedMedians;
-    private ulong[] _codes = [];
 
-    public BinaryCodes(float[] medians)
+    // Each row's code in two contiguous arrays: the prefix (HeadWords) of every row, then the rest (TailWords), so a
+    // pass over the prefixes streams only those bytes from memory.
+    private ulong[] _head = [];
+    private ulong[] _tail = [];
+
+    public BinaryCodes(float[] medians, int prefixWords = DefaultPrefixWords)
     {
         _medians = medians;
         Words = (medians.Length + 63) / 64;
+        HeadWords = Math.Min(Words, prefixWords);
+        TailWords = Words - HeadWords;
         _order = Permutation(medians.Length);
         _orderedMedians = new float[medians.Length];
         for (var j = 0; j < _order.Length; j++)
@@ -50,48 +59,83 @@ internal sealed class BinaryCodes
     /// <summary>Gets the ulongs per row.</summary>
     public int Words { get; }
 
+    /// <summary>Gets the ulongs of a row's prefix (a spread sample of the dimensions, thanks to the permutation).</summary>
+    public int HeadWords { get; }
+
+    /// <summary>Gets the ulongs after the prefix.</summary>
+    public int TailWords { get; }
+
     /// <summary>Gets the bytes of one row's code in the index file (<see cref="Words"/> little-endian ulongs).</summary>
     public int CodeBytes => Words * sizeof(ulong);
 
     public ReadOnlySpan<float> Medians => _medians;
 
     /// <summary>Gets the bytes of memory held by the codes.</summary>
-    public long AllocatedBytes => (long)_codes.Length * sizeof(ulong);
-
-    /// <summary>Gets how many slots the codes have room for.</summary>
-    public long Capacity => Words == 0 ? 0 : _codes.LongLength / Words;
+    public long AllocatedBytes => ((long)_head.Length + _tail.Length) * sizeof(ulong);
 
     /// <summary>Makes room for slots 0 to <paramref name="slots"/> - 1 (doubling, so appends stay cheap).</summary>
     public void EnsureCapacity(long slots)
     {
-        var need = slots * Words;
-        if (_codes.LongLength >= need)
+        var have = HeadWords == 0 ? 0 : _head.LongLength / HeadWords;
+        if (have >= slots)
         {
             return;
         }
 
-        var size = Math.Max(need, Math.Min(Array.MaxLength, Math.Max(16L * Words, _codes.LongLength * 2)));
-        Array.Resize(ref _codes, checked((int)size));
+        var rows = Math.Max(slots, Math.Min(Array.MaxLength / Words, Math.Max(16L, have * 2)));
+        Array.Resize(ref _head, checked((int)(rows * HeadWords)));
+        Array.Resize(ref _tail, checked((int)(rows * TailWords)));
     }
 
     /// <summary>Sets the code of a slot from its (unit) vector.</summary>
-    public void Write(int slot, ReadOnlySpan<float> vector) => Encode(vector, _codes.AsSpan(slot * Words, Words));
+    public void Write(int slot, ReadOnlySpan<float> vector)
+    {
+        Span<ulong> code = stackalloc ulong[Words];
+        Encode(vector, code);
+        WriteWords(slot, code);
+    }
 
     /// <summary>Sets the code of a slot.</summary>
-    public void WriteWords(int slot, ReadOnlySpan<ulong> code) => code.CopyTo(_codes.AsSpan(slot * Words, Words));
+    public void WriteWords(int slot, ReadOnlySpan<ulong> code)
+    {
+        code[..HeadWords].CopyTo(_head.AsSpan(slot * HeadWords, HeadWords));
+        code[HeadWords..].CopyTo(_tail.AsSpan(slot * TailWords, TailWords));
+    }
 
     /// <summary>Sets the code of a slot from its bytes in the index file (<see cref="CodeBytes"/> long).</summary>
     public void WriteBytes(int slot, ReadOnlySpan<byte> bytes)
     {
-        var row = _codes.AsSpan(slot * Words, Words);
-        for (var w = 0; w < row.Length; w++)
+        Span<ulong> code = stackalloc ulong[Words];
+        for (var w = 0; w < code.Length; w++)
         {
-            row[w] = BinaryPrimitives.ReadUInt64LittleEndian(bytes[(w * sizeof(ulong))..]);
+            code[w] = BinaryPrimitives.ReadUInt64LittleEndian(bytes[(w * sizeof(ulong))..]);
         }
+
+        WriteWords(slot, code);
     }
 
     /// <summary>Writes the code of a slot as its bytes in the index file.</summary>
-    public void ReadBytes(int slot, Span<byte> bytes) => ToBytes(Row(slot), bytes);
+    public void ReadBytes(int slot, Span<byte> bytes)
+    {
+        Span<ulong> code = stackalloc ulong[Words];
+        ReadWords(slot, code);
+        ToBytes(code, bytes);
+    }
+
+    /// <summary>Copies the code of a slot.</summary>
+    public void ReadWords(int slot, Span<ulong> code)
+    {
+        Head(slot).CopyTo(code);
+        Tail(slot).CopyTo(code[HeadWords..]);
+    }
+
+    /// <summary>Gets a copy of the code of a slot.</summary>
+    public ulong[] Row(int slot)
+    {
+        var code = new ulong[Words];
+        ReadWords(slot, code);
+        return code;
+    }
 
     /// <summary>Writes a code as its bytes in the index file (<see cref="Words"/> little-endian ulongs).</summary>
     public static void ToBytes(ReadOnlySpan<ulong> code, Span<byte> bytes)
@@ -102,8 +146,21 @@ internal sealed class BinaryCodes
         }
     }
 
-    /// <summary>Gets the code of a slot.</summary>
-    public ReadOnlySpan<ulong> Row(int slot) => _codes.AsSpan(slot * Words, Words);
+    /// <summary>Gets the prefix of a slot's code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<ulong> Head(int slot) => _head.AsSpan(slot * HeadWords, HeadWords);
+
+    /// <summary>Gets the part of a slot's code after the prefix.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<ulong> Tail(int slot) => _tail.AsSpan(slot * TailWords, TailWords);
+
+    /// <summary>The Hamming distance of a slot's whole code to <paramref name="code"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Distance(int slot, ReadOnlySpan<ulong> code) => Hamming(Head(slot), code[..HeadWords]) + Hamming(Tail(slot), code[HeadWords..]);
+
+    /// <summary>The Hamming distance of a slot's prefix to the prefix of <paramref name="code"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int HeadDistance(int slot, ReadOnlySpan<ulong> code) => Hamming(Head(slot), code[..HeadWords]);
 
     /// <summary>Encodes a (unit) vector in this store's layout: bit <c>j</c> is set when <c>vector[order[j]] &gt; medians[order[j]]</c>.</summary>
     public void Encode(ReadOnlySpan<float> vector, Span<ulong> code)

@@ -465,7 +465,7 @@ public sealed partial class EmbeddedVectorStore
         BinaryCodes? codes = null;
         if (text is not null && BinaryCodes.ParseMedians(text, Dimension) is { } medians)
         {
-            codes = new BinaryCodes(medians);
+            codes = new BinaryCodes(medians, CodePrefixWords);
             codes.EnsureCapacity(_blocks.Capacity);
             var bytes = new byte[index.RowBytes];
             var values = new float[Dimension];

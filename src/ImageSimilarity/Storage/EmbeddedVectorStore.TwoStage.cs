@@ -8,6 +8,14 @@ public sealed partial class EmbeddedVectorStore
     // From this many rows the code scan is split over the cores (below it, starting workers costs more).
     private const int ParallelCodeRows = 32_768;
 
+    // Stage one of a large store runs in two passes: the code prefixes of every row (BinaryCodes.HeadWords, a spread
+    // sample of the dimensions) keep the PrefilterFactor x candidates nearest rows (at least PrefilterMinimum), whose
+    // whole codes then pick the candidates. Stores of fewer than PrefilterStoreFactor times that many rows are scanned
+    // in one pass over the whole codes.
+    private const int PrefilterMinimum = 4096;
+    private const int PrefilterFactor = 16;
+    private const int PrefilterStoreFactor = 4;
+
     /// <summary>Gets a value indicating whether the store holds binary codes, so that searches with <see cref="VectorSearchOptions.Candidates"/> run in two stages.</summary>
     public bool HasBinaryCodes => _blocks.Codes is not null;
 
@@ -217,6 +225,23 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
+    /// <summary>Gets or sets the code words of the prefix pass for codes built from now on (tests use short prefixes on small data).</summary>
+    internal int CodePrefixWords { get; set; } = BinaryCodes.DefaultPrefixWords;
+
+    /// <summary>Gets a copy of a record's binary code (for tests), or <see langword="null"/>.</summary>
+    internal ulong[]? CodeOf(string id)
+    {
+        EnterRead();
+        try
+        {
+            return _blocks.Codes is { } codes && _slotById.TryGetValue(id, out var slot) ? codes.Row(slot) : null;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     private void SwapCodes(BinaryCodes codes)
     {
         EnterWrite();
@@ -271,7 +296,7 @@ public sealed partial class EmbeddedVectorStore
                 }
             },
             cancellationToken);
-        var codes = new BinaryCodes(medians);
+        var codes = new BinaryCodes(medians, CodePrefixWords);
         codes.EnsureCapacity(_blocks.Capacity);
         var values = new float[Dimension];
         if (!fromFile)
@@ -358,12 +383,15 @@ public sealed partial class EmbeddedVectorStore
         // Stage 1: negative distances in a heap of the best candidates per query; large stores split the rows over
         // the cores (per-thread heaps merged; ties still go to the earlier row, so the result does not depend on threading).
         var capacity = Math.Max(candidates, top);
-        var near = NewCodeHeaps(units.Length, capacity);
+        var prefilter = (int)Math.Min(int.MaxValue / 2, Math.Max(PrefilterMinimum, (long)capacity * PrefilterFactor));
+        var prefix = codes.TailWords > 0 && _slotById.Count >= (long)prefilter * PrefilterStoreFactor;
+        var firstCapacity = prefix ? prefilter : capacity;
+        var near = NewCodeHeaps(units.Length, firstCapacity);
         var rows = _slotCount;
         var dop = _maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : _maxDegreeOfParallelism;
         if (dop <= 1 || rows < ParallelCodeRows)
         {
-            ScanCodes(codes, queryCodes, scan, 0, rows, near, cancellationToken);
+            ScanCodes(codes, queryCodes, prefix, scan, 0, rows, near, cancellationToken);
         }
         else
         {
@@ -374,11 +402,11 @@ public sealed partial class EmbeddedVectorStore
                 0,
                 chunks,
                 new ParallelOptions { MaxDegreeOfParallelism = dop, CancellationToken = cancellationToken },
-                () => NewCodeHeaps(units.Length, capacity),
+                () => NewCodeHeaps(units.Length, firstCapacity),
                 (chunk, _, local) =>
                 {
                     var start = chunk * chunkRows;
-                    ScanCodes(codes, queryCodes, scan, start, Math.Min(rows, start + chunkRows), local, cancellationToken);
+                    ScanCodes(codes, queryCodes, prefix, scan, start, Math.Min(rows, start + chunkRows), local, cancellationToken);
                     return local;
                 },
                 local =>
@@ -391,6 +419,25 @@ public sealed partial class EmbeddedVectorStore
                         }
                     }
                 });
+        }
+
+        if (prefix)
+        {
+            // The prefiltered rows by their whole codes (filters were applied in the first pass).
+            for (var q = 0; q < units.Length; q++)
+            {
+                var whole = new TopKHeap(capacity, float.NegativeInfinity);
+                foreach (var (_, slot) in near[q].ToSortedArray())
+                {
+                    var score = -(float)codes.Distance(slot, queryCodes[q]);
+                    if (score >= whole.Threshold)
+                    {
+                        whole.Push(score, slot);
+                    }
+                }
+
+                near[q] = whole;
+            }
         }
 
         // Stage 2: the stored vectors of the candidates only.
@@ -442,8 +489,11 @@ public sealed partial class EmbeddedVectorStore
         return heaps;
     }
 
-    /// <summary>Pushes rows [start, end) by negative Hamming distance to each query's code into that query's heap.</summary>
-    private static void ScanCodes(BinaryCodes codes, ulong[][] queryCodes, Scan scan, int start, int end, TopKHeap[] heaps, CancellationToken cancellationToken)
+    /// <summary>
+    /// Pushes rows [start, end) by negative Hamming distance to each query's code into that query's heap: the distance
+    /// of the code prefixes only with <paramref name="prefix"/>, else of the whole codes.
+    /// </summary>
+    private static void ScanCodes(BinaryCodes codes, ulong[][] queryCodes, bool prefix, Scan scan, int start, int end, TopKHeap[] heaps, CancellationToken cancellationToken)
     {
         if (queryCodes.Length == 1)
         {
@@ -456,7 +506,7 @@ public sealed partial class EmbeddedVectorStore
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                var score = -(float)BinaryCodes.Hamming(codes.Row(slot), code);
+                var score = -(float)(prefix ? codes.HeadDistance(slot, code) : codes.Distance(slot, code));
                 if (score >= heap.Threshold && scan.Accept(slot))
                 {
                     heap.Push(score, slot);
@@ -474,11 +524,10 @@ public sealed partial class EmbeddedVectorStore
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            var row = codes.Row(slot);
             var accepted = 0; // 0 unknown, 1 yes, -1 no
             for (var q = 0; q < queryCodes.Length; q++)
             {
-                var score = -(float)BinaryCodes.Hamming(row, queryCodes[q]);
+                var score = -(float)(prefix ? codes.HeadDistance(slot, queryCodes[q]) : codes.Distance(slot, queryCodes[q]));
                 var heap = heaps[q];
                 if (score < heap.Threshold)
                 {

@@ -252,9 +252,11 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>Reads a JSON object of strings; <see langword="null"/> when the text is anything else.</summary>
-    public static Dictionary<string, string>? ParseMetadata(string json)
+    public static Dictionary<string, string>? ParseMetadata(string json) => ParseMetadata(Encoding.UTF8.GetBytes(json));
+
+    /// <summary>Reads a JSON object of strings from its UTF-8 bytes; <see langword="null"/> when the text is anything else.</summary>
+    public static Dictionary<string, string>? ParseMetadata(ReadOnlySpan<byte> bytes)
     {
-        var bytes = Encoding.UTF8.GetBytes(json);
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 2 });
         try
         {
@@ -530,7 +532,13 @@ internal sealed class SqliteIndex : IDisposable
                 }
 
                 var checksum = SQLitePCL.raw.sqlite3_column_int64(statement, 2);
-                var json = TextColumn(statement, 3, "metadata");
+                if (SQLitePCL.raw.sqlite3_column_type(statement, 3) != SQLitePCL.raw.SQLITE_TEXT)
+                {
+                    throw new IndexFileException(Path, "a record has a missing or malformed column (metadata is NULL or not text). Restore the index from a backup or rebuild it.");
+                }
+
+                // Kept as its UTF-8 bytes (half the memory of a string, no decoding) until it is first looked at.
+                var json = SQLitePCL.raw.sqlite3_column_blob(statement, 3);
 
                 // A code counts only when it has the right length and was made from this very vector (its checksum
                 // is the record's); anything else (none, damaged, left by an older writer) is re-encoded by the caller.
@@ -547,10 +555,10 @@ internal sealed class SqliteIndex : IDisposable
                     }
                 }
 
-                var metadata = json == "{}"
+                var metadata = json.SequenceEqual("{}"u8)
                     ? EmptyMetadata
                     : JsonMetadata.LooksLikeObject(json)
-                        ? new JsonMetadata(json, Path, id)
+                        ? new JsonMetadata(json.ToArray(), Path, id)
                         : throw new IndexFileException(Path, $"the metadata of record '{id}' is not a JSON object of strings.");
                 var row = new RecordRow(rowid, id, metadata, checksum, code);
                 if (!vectors)
