@@ -251,7 +251,9 @@ internal static class TwoStageIndex
 
         var exactBatched = exactSet.Length >= 32 ? await BatchedAsync(store, exactSet, exactOptions).ConfigureAwait(false) : null;
         Report(label, 0, string.Create(CultureInfo.InvariantCulture, $"exact, {exactSet.Length} queries"), (double)exactHits / (10 * exactSet.Length), exactTimes, exactBatched, exactWorst);
-        Print(label, "after the searches", Memory(store, rssBefore));
+        var after = Memory(store, rssBefore);
+        Print(label, "after the searches", after);
+        Json(new { tool = "ours", what = "memory_after_searches", label, memory = after });
         return 0;
     }
 
