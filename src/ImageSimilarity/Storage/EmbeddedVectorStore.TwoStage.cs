@@ -96,6 +96,7 @@ public sealed partial class EmbeddedVectorStore
                 index.SetBinaryMedians(text);
                 index.EnsureCodesTable();
                 index.ClearCodes();
+                index.EnsureHeadIndex();
                 var bytes = new byte[codes.CodeBytes];
                 for (var slot = 0; slot < _slotCount; slot++)
                 {

@@ -430,8 +430,8 @@ public sealed class TwoStageFileTests : IDisposable
                 }
             }
 
-            // What the previous version wrote: the medians property, no codes table.
-            Exec(path, "DROP TABLE binary_codes; DELETE FROM properties WHERE key = 'binary_code_layout'; PRAGMA wal_checkpoint(TRUNCATE);");
+            // What the previous version wrote: the medians property, no codes table, no covering index.
+            Exec(path, "DROP TABLE binary_codes; DROP INDEX records_head; DELETE FROM properties WHERE key = 'binary_code_layout'; PRAGMA wal_checkpoint(TRUNCATE);");
             File.Delete(path + "-wal");
             File.Delete(path + "-shm");
             mount.RemountReadOnly();
