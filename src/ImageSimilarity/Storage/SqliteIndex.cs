@@ -711,6 +711,9 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>Reads one record's vector bytes and metadata, or returns <see langword="false"/> when it is not stored.</summary>
+    public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata) => TryReadRecord(id, vector, out metadata, out _);
+
+    /// <summary>Reads one record's vector bytes, metadata and rowid, or returns <see langword="false"/> when it is not stored.</summary>
     public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata, out long rowid)
     {
         var command = Prepared("SELECT checksum, metadata, vector, rowid FROM records WHERE id = $id");
