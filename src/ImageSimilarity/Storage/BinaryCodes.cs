@@ -30,8 +30,13 @@ internal sealed class BinaryCodes
     /// <summary>The name of the bit layout recorded in the index file (store property <c>binary_code_layout</c>).</summary>
     public const string Layout = "permuted-splitmix64-v1";
 
-    /// <summary>Code words (64 bits each) in the prefix that the first pass of a large scan reads (128 bytes).</summary>
-    public const int DefaultPrefixWords = 16;
+    /// <summary>
+    /// Code words (64 bits each) in the prefix that the first pass of a large scan reads: 512 bits, one 64-byte cache
+    /// line per row. At 10^6 rows, keeping max(16 x candidates, 4,096) rows by a 512-bit prefix lost no recall@10
+    /// against the whole-code scan (numpy, real ResNet18 features and noisy replicas), and the pass took 13.7 ms on one
+    /// thread against 19.9 ms for 1,024 bits and 38.6 ms for the whole codes (random codes, AMD EPYC, shared machine).
+    /// </summary>
+    public const int DefaultPrefixWords = 8;
 
     private readonly float[] _medians;
     private readonly int[] _order;

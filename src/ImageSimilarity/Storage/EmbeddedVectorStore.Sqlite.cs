@@ -91,7 +91,11 @@ public sealed partial class EmbeddedVectorStore
             store._ids = new string?[Math.Max(16, count)];
             store._metadata = new IReadOnlyDictionary<string, string>[store._ids.Length];
             store._rowids = new long[store._ids.Length];
-            if (!store._blocks.HoldsRows || !store.TryLoadInParallel(index, (int)count, uncoded, cancellationToken))
+            if (!store._blocks.HoldsRows && index.HasHeadIndex)
+            {
+                store.LoadHeads(index, (int)count, uncoded, cancellationToken);
+            }
+            else if (!store._blocks.HoldsRows || !store.TryLoadInParallel(index, (int)count, uncoded, cancellationToken))
             {
                 store.LoadRows(index, -1, direct: true, uncoded, cancellationToken);
             }
@@ -119,6 +123,55 @@ public sealed partial class EmbeddedVectorStore
         }
 
         return store;
+    }
+
+    /// <summary>
+    /// The open of a store whose vectors stay in the file: every record without its vector, from the covering index
+    /// <c>records_head</c> (id order), each put in the slot of its rank by rowid, so the slots are in the same order as
+    /// when the table is read (results that tie are then ordered alike).
+    /// </summary>
+    private void LoadHeads(SqliteIndex index, int count, List<(int Slot, long Checksum)> uncoded, CancellationToken cancellationToken)
+    {
+        var order = index.ReadRowids(count);
+        var codes = _blocks.Codes;
+        index.ReadRecords(
+            -1,
+            long.MinValue,
+            long.MaxValue,
+            vectors: false,
+            null,
+            (in RecordRow row, ReadOnlySpan<byte> _) =>
+            {
+                var slot = Array.BinarySearch(order, row.Rowid);
+                if (slot < 0 || _ids[slot] is not null || !_slotById.TryAdd(row.Id, slot))
+                {
+                    throw new IndexFileException(index.Path, $"the record '{row.Id}' is listed twice or not at all by the file's indexes (they are damaged). Run `REINDEX records;` in the sqlite3 shell or rebuild the index.");
+                }
+
+                _ids[slot] = row.Id;
+                _metadata[slot] = row.Metadata;
+                _rowids[slot] = row.Rowid;
+                if (codes is null)
+                {
+                    return;
+                }
+
+                if (row.Code.IsEmpty)
+                {
+                    uncoded.Add((slot, row.Checksum));
+                }
+                else
+                {
+                    codes.WriteBytes(slot, row.Code);
+                }
+            },
+            cancellationToken);
+        if (_slotById.Count != count)
+        {
+            throw new IndexFileException(index.Path, "its covering index lists fewer records than the table holds (it is damaged). Run `REINDEX records;` in the sqlite3 shell or rebuild the index.");
+        }
+
+        _slotCount = count;
     }
 
     /// <summary>

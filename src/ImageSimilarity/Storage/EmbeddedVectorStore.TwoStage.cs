@@ -8,9 +8,9 @@ public sealed partial class EmbeddedVectorStore
     // From this many rows the code scan is split over the cores (below it, starting workers costs more).
     private const int ParallelCodeRows = 32_768;
 
-    // Stage one of a large store runs in two passes: the code prefixes of every row (BinaryCodes.HeadWords, a spread
-    // sample of the dimensions) keep the PrefilterFactor x candidates nearest rows (at least PrefilterMinimum), whose
-    // whole codes then pick the candidates. Stores of fewer than PrefilterStoreFactor times that many rows are scanned
+    // Stage one of a large store runs in two passes: the code prefixes of every row (BinaryCodes.HeadWords, 512 bits by
+    // default, a spread sample of the dimensions) keep the PrefilterFactor x candidates nearest rows (at least
+    // PrefilterMinimum), whose whole codes then pick the candidates. Stores of fewer than PrefilterStoreFactor times that many rows are scanned
     // in one pass over the whole codes.
     private const int PrefilterMinimum = 4096;
     private const int PrefilterFactor = 16;
@@ -96,6 +96,7 @@ public sealed partial class EmbeddedVectorStore
                 index.SetBinaryMedians(text);
                 index.EnsureCodesTable();
                 index.ClearCodes();
+                index.EnsureHeadIndex();
                 var bytes = new byte[codes.CodeBytes];
                 for (var slot = 0; slot < _slotCount; slot++)
                 {

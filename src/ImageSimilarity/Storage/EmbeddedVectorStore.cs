@@ -7,7 +7,8 @@ namespace ImageSimilarity.Storage;
 /// <summary>
 /// The default <see cref="IVectorStore"/>: every vector in memory, exact cosine search at memory speed, and
 /// persistence to an SQLite index file (<see cref="OpenOrCreateAsync"/>) that commits every change and that several
-/// processes can share.
+/// processes can share. For large stores: two-stage search over binary codes (<see cref="EnableTwoStageAsync"/>) and
+/// vectors left in the index file (<see cref="EmbeddedVectorStoreOptions.VectorsInMemory"/>).
 /// </summary>
 /// <remarks>
 /// <para>

@@ -44,6 +44,11 @@ internal sealed class SqliteIndex : IDisposable
 
     private const string CodesTable = "CREATE TABLE IF NOT EXISTS binary_codes (record INTEGER PRIMARY KEY, checksum INTEGER NOT NULL, code BLOB NOT NULL)";
 
+    // A covering index of everything but the vector: a store that keeps its vectors in the file reads it at open
+    // instead of the table, whose leaf pages hold the start of each vector (all of it for int8 rows, which fit on a
+    // page) and lie between the vectors' overflow pages.
+    private const string HeadIndex = "CREATE INDEX IF NOT EXISTS records_head ON records (id, checksum, metadata)";
+
     // 8 KiB pages: a 4096-float vector (16 KiB) takes two overflow pages and a half-precision one takes one, with
     // about 6% (fp32) / 11% (half) left over; 4 KiB pages (3% / 5%) need twice as many page reads per vector, and
     // SQLite reads each overflow page with its own pread, which costs most when the machine is busy.
@@ -60,6 +65,7 @@ internal sealed class SqliteIndex : IDisposable
         "CREATE TABLE deletions (id TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE INDEX deletions_seq ON deletions (seq)",
         CodesTable,
+        HeadIndex,
     ];
 
     private readonly SqliteConnection _connection;
@@ -96,6 +102,9 @@ internal sealed class SqliteIndex : IDisposable
 
     /// <summary>Gets a value indicating whether the file has the <c>binary_codes</c> table in the layout this library writes.</summary>
     public bool HasUsableCodes { get; private set; }
+
+    /// <summary>Gets a value indicating whether the file has the covering index <c>records_head</c> (read by an open that leaves the vectors in the file).</summary>
+    public bool HasHeadIndex { get; private set; }
 
     /// <summary>Gets the default candidate count of two-stage search recorded in the file, or <see langword="null"/>.</summary>
     public int? TwoStageCandidates { get; private set; }
@@ -404,6 +413,7 @@ internal sealed class SqliteIndex : IDisposable
         BinaryMedians = store.GetValueOrDefault(BinaryMediansKey);
         HasUsableCodes = store.GetValueOrDefault(BinaryCodeLayoutKey) == BinaryCodes.Layout
             && Scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'binary_codes'") is 1L;
+        HasHeadIndex = Scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'records_head'") is 1L;
         TwoStageCandidates = int.TryParse(store.GetValueOrDefault(TwoStageCandidatesKey), NumberStyles.None, CultureInfo.InvariantCulture, out var candidates) && candidates > 0
             ? candidates
             : null;
@@ -434,6 +444,34 @@ internal sealed class SqliteIndex : IDisposable
             index.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Every record's rowid, ascending, read from the small <c>records_seq</c> index (not the table).</summary>
+    public long[] ReadRowids(int count)
+    {
+        var rowids = new long[count];
+        var n = 0;
+        var command = Prepared("SELECT rowid FROM records INDEXED BY records_seq");
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                if (n == count)
+                {
+                    throw new IndexFileException(Path, "it holds more records than it counted in the same read transaction (the file is damaged). Restore it from a backup or rebuild the index.");
+                }
+
+                rowids[n++] = reader.GetInt64(0);
+            }
+        }
+
+        if (n != count)
+        {
+            throw new IndexFileException(Path, "it holds fewer records than it counted in the same read transaction (the file is damaged). Restore it from a backup or rebuild the index.");
+        }
+
+        Array.Sort(rowids);
+        return rowids;
     }
 
     /// <summary>The rowid of the record at zero-based <paramref name="position"/> in rowid order.</summary>
@@ -483,14 +521,17 @@ internal sealed class SqliteIndex : IDisposable
         // statement is on (sqlite3_column_blob), without ADO.NET's per-column conversions or a second cursor seeking
         // each row for an incremental-blob read. Strings are decoded from SQLite's UTF-8 bytes once.
         var codes = HasUsableCodes;
+
+        // Every record without its vector: from the covering index when there is one (in id order then).
+        var head = !vectors && afterSeq < 0 && HasHeadIndex;
         var sql = "SELECT r.rowid, r.id, r.checksum, r.metadata, "
             + (codes ? "c.checksum, c.code" : "NULL, NULL")
             + (vectors ? ", r.vector" : string.Empty)
-            + " FROM records r"
+            + (head ? " FROM records r INDEXED BY records_head" : " FROM records r")
             + (codes ? " LEFT JOIN binary_codes c ON c.record = r.rowid" : string.Empty)
             + " WHERE r.rowid >= ?2 AND r.rowid < ?3"
             + (afterSeq < 0 ? string.Empty : " AND r.seq > ?1")
-            + " ORDER BY r.rowid";
+            + (head ? string.Empty : " ORDER BY r.rowid");
         var expected = RowBytes;
         var codeBytes = CodeBytes;
         var db = _connection.Handle!;
@@ -670,6 +711,9 @@ internal sealed class SqliteIndex : IDisposable
     }
 
     /// <summary>Reads one record's vector bytes and metadata, or returns <see langword="false"/> when it is not stored.</summary>
+    public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata) => TryReadRecord(id, vector, out metadata, out _);
+
+    /// <summary>Reads one record's vector bytes, metadata and rowid, or returns <see langword="false"/> when it is not stored.</summary>
     public bool TryReadRecord(string id, byte[] vector, out IReadOnlyDictionary<string, string> metadata, out long rowid)
     {
         var command = Prepared("SELECT checksum, metadata, vector, rowid FROM records WHERE id = $id");
@@ -740,6 +784,16 @@ internal sealed class SqliteIndex : IDisposable
         SetStoreProperty(BinaryCodeLayoutKey, BinaryCodes.Layout);
         HasUsableCodes = true;
         return true;
+    }
+
+    /// <summary>Creates the covering index <c>records_head</c> when the file lacks it (inside a write transaction; reads the table once).</summary>
+    public void EnsureHeadIndex()
+    {
+        if (!HasHeadIndex)
+        {
+            Execute(HeadIndex);
+            HasHeadIndex = true;
+        }
     }
 
     /// <summary>Writes the binary code of the record at <paramref name="rowid"/> (inside a write transaction, after <see cref="EnsureCodesTable"/>).</summary>

@@ -309,6 +309,42 @@ public sealed class TwoStageFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Refresh_AnotherProcessWritesCodedRecords_SeenWithoutReopening()
+    {
+        const int Dim = 64;
+        var path = _dir.Combine("child.db");
+        await using var store = await EmbeddedVectorStore.OpenOrCreateAsync(path, Dim, WriterVectors.ModelId, OnDisk);
+        await store.UpsertAsync(Enumerable.Range(0, 200).Select(i => new VectorRecord($"base-{i}", WriterVectors.For($"base-{i}", Dim))));
+        await store.EnableTwoStageAsync(30);
+
+        // A real child process (tests/ImageSimilarity.SaveCrashHelper) opens the index with the vectors in memory and
+        // commits 5 batches of 20; it codes them with the medians it read from the file.
+        using (var writer = WriterProcess.Start(path, Dim, "child", 5, 20))
+        {
+            Assert.True(await writer.WaitAsync(TimeSpan.FromSeconds(120)) == 0, writer.Errors);
+        }
+
+        Assert.Equal(300, await store.CountAsync());
+        var stored = ReadStoredCodes(path);
+        Assert.Equal(300, stored.Count);
+        Assert.All(stored.Values, v => Assert.True(v.Current));
+        var codes = store.Blocks.Codes!;
+        var expected = new ulong[codes.Words];
+        for (var batch = 0; batch < 5; batch++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var id = $"child-{batch}-{i}";
+                codes.Encode((await store.GetAsync(id))!.Vector.Span, expected);
+                Assert.Equal(expected, store.CodeOf(id));
+            }
+        }
+
+        // The index's default two-stage search finds them, re-ranked from the file.
+        Assert.Equal("child-3-7", (await store.SearchAsync(WriterVectors.For("child-3-7", Dim)))[0].Id);
+    }
+
+    [Fact]
     public async Task EnableTwoStageAsync_IsRecordedInTheIndex_ShownByInfo_AndExactOverridesIt()
     {
         var path = _dir.Combine("enable.db");
@@ -430,8 +466,8 @@ public sealed class TwoStageFileTests : IDisposable
                 }
             }
 
-            // What the previous version wrote: the medians property, no codes table.
-            Exec(path, "DROP TABLE binary_codes; DELETE FROM properties WHERE key = 'binary_code_layout'; PRAGMA wal_checkpoint(TRUNCATE);");
+            // What the previous version wrote: the medians property, no codes table, no covering index.
+            Exec(path, "DROP TABLE binary_codes; DROP INDEX records_head; DELETE FROM properties WHERE key = 'binary_code_layout'; PRAGMA wal_checkpoint(TRUNCATE);");
             File.Delete(path + "-wal");
             File.Delete(path + "-shm");
             mount.RemountReadOnly();
