@@ -13,7 +13,7 @@
 # disk EXACT_DISK_QUERIES, default 10 / 3: each streams the whole file), FAISS_TIMED_QUERIES (default 200 / 50),
 # FLAT_QUERIES (FAISS IndexFlatIP queries; default 50 / 20), COLD=1 or COLD="single ..." (also a cold-page-cache pass
 # per candidate count with the vectors on disk, for every precision or the ones named: drops the machine's page
-# cache, root only). Writes the JSON lines to
+# cache, root only), FAISS=0 (ours only: no FAISS step and no second run). Writes the JSON lines to
 # benchmarks/peers/results/DATE-twostage-ROWS.jsonl and prints the tables (twostage_report.py).
 set -u
 rows=${1:?rows: 100000 or 1000000}
@@ -54,9 +54,11 @@ for precision in $precisions; do
         [ -z "$first" ] && first="$precision $mode"
     done
 done
-step "faiss"
-/usr/bin/python3 "$here/faiss_twostage.py" "$data" "$rows" "$counts" "$flat" "$data/index-$tag-single.db" "$timed" | tee -a "$out" | grep -v '^{'
-[ -n "$first" ] && ours $first
+if [ "${FAISS:-1}" != 0 ]; then
+    step "faiss"
+    /usr/bin/python3 "$here/faiss_twostage.py" "$data" "$rows" "$counts" "$flat" "$data/index-$tag-single.db" "$timed" | tee -a "$out" | grep -v '^{'
+    [ -n "$first" ] && ours $first
+fi
 step "end"
 /usr/bin/python3 "$here/twostage_report.py" "$out"
 echo "run_twostage: raw lines in $out"
