@@ -18,12 +18,7 @@ internal static class IndexCommand
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var selection = new ModelSelection(fromIndex: true);
-        var storePrecision = new Option<string>("--store-precision")
-        {
-            Description = "How a new index keeps vectors: fp32, half (half the memory and disk), or int8 (a quarter; recall@10 about 0.99 against fp32, see docs/storage.md).",
-            DefaultValueFactory = _ => "fp32",
-        };
-        storePrecision.AcceptOnlyFromAmong("fp32", "half", "int8");
+        var storePrecision = StorePrecisionOption.Create();
         var topLevelOnly = new Option<bool>("--top-level-only") { Description = "Do not index sub-folders." };
         var include = new Option<string[]>("--include") { Description = "Glob of relative paths to index (repeatable), e.g. '**/*.jpg'. Default: every file (decoded by content).", AllowMultipleArgumentsPerToken = true };
         var exclude = new Option<string[]>("--exclude") { Description = "Glob of relative paths to leave out (repeatable).", AllowMultipleArgumentsPerToken = true };
@@ -53,7 +48,7 @@ internal static class IndexCommand
             parseResult,
             model,
             selection,
-            parseResult.GetRequiredValue(storePrecision) switch { "half" => VectorPrecision.Half, "int8" => VectorPrecision.Int8, _ => VectorPrecision.Single },
+            StorePrecisionOption.Parse(parseResult.GetRequiredValue(storePrecision)),
             new FolderIndexOptions
             {
                 Recursive = !parseResult.GetValue(topLevelOnly),
