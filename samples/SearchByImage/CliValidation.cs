@@ -22,6 +22,17 @@ internal static class CliValidation
         });
     }
 
+    public static void AtLeastOne(Option<int?> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (Parsed(r, s => int.TryParse(s, NumberStyles.Integer, CultureInfo.CurrentCulture, out _)) && r.GetValueOrDefault<int?>() is <= 0)
+            {
+                r.AddError($"{option.Name} must be at least 1.");
+            }
+        });
+    }
+
     public static void AtLeastOne(Option<long?> option)
     {
         option.Validators.Add(r =>

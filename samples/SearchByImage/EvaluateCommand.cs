@@ -19,11 +19,12 @@ internal static class EvaluateCommand
         labels.AcceptOnlyFromAmong("folders", "prefix");
         var index = new Option<string?>("--index") { Description = "Index file to build or update and keep. Default: a temporary index, deleted afterwards." };
         var json = new Option<bool>("--json") { Description = "Print the figures as JSON." };
+        var storePrecision = StorePrecisionOption.Create();
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var selection = new ModelSelection(fromIndex: true);
         var command = new Command("evaluate", "Measure retrieval quality on a labelled folder: each image queries all others (leave-one-out); prints P@1, P@5, P@10, mAP, a per-label table and the most confused label pairs.")
         {
-            folder, labels, index, json,
+            folder, labels, index, storePrecision, json,
         };
         model.AddTo(command);
         selection.AddTo(command);
@@ -31,6 +32,7 @@ internal static class EvaluateCommand
             parseResult.GetRequiredValue(folder),
             parseResult.GetValue(labels),
             parseResult.GetValue(index),
+            StorePrecisionOption.Parse(parseResult.GetRequiredValue(storePrecision)),
             parseResult,
             model,
             selection,
@@ -39,7 +41,7 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string folder, string? labels, string? indexPath, ParseResult parseResult, ModelOptions model, ModelSelection selection, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string folder, string? labels, string? indexPath, VectorPrecision storePrecision, ParseResult parseResult, ModelOptions model, ModelSelection selection, bool json, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(folder))
         {
@@ -61,7 +63,7 @@ internal static class EvaluateCommand
         var loaded = await selection.LoadAsync(selection.Resolve(parseResult, path, properties), parseResult, model, options, properties, json ? null : new DownloadProgress(), cancellationToken).ConfigureAwait(false);
         using var extractor = loaded.Extractor;
         await using var created = existing is null
-            ? await EmbeddedVectorStore.OpenOrCreateAsync(path, extractor.Dimension, extractor.ModelId, null, cancellationToken).ConfigureAwait(false)
+            ? await EmbeddedVectorStore.OpenOrCreateAsync(path, extractor.Dimension, extractor.ModelId, new EmbeddedVectorStoreOptions { Precision = storePrecision }, cancellationToken).ConfigureAwait(false)
             : null;
         var store = existing ?? created!;
         if (loaded.Preset is { } preset)
@@ -89,20 +91,21 @@ internal static class EvaluateCommand
 
         if (json)
         {
-            WriteJson(result, root, labels, loaded, indexed);
+            WriteJson(result, root, labels, loaded, indexed, store.Precision);
         }
         else
         {
-            WriteTables(result, labels, loaded, indexed);
+            WriteTables(result, labels, loaded, indexed, store.Precision);
         }
 
         return 0;
     }
 
-    private static void WriteTables(RetrievalEvaluation result, string labels, ModelSelection.Loaded loaded, FolderIndexResult indexed)
+    private static void WriteTables(RetrievalEvaluation result, string labels, ModelSelection.Loaded loaded, FolderIndexResult indexed, VectorPrecision storePrecision)
     {
         var summary = new Table().AddColumns("measure", "value").HideHeaders();
         summary.AddRow("model", Markup.Escape($"{loaded.Extractor.ModelId} ({loaded.Preset ?? loaded.Model}, {loaded.Engine} {loaded.Precision})"));
+        summary.AddRow("storage precision", InfoCommand.StoreName(storePrecision));
         summary.AddRow("labels", labels);
         summary.AddRow("images", Markup.Escape($"{result.Images} labelled ({result.Queries} queries, {result.Singletons.Count} alone in their label); {indexed.Failed} failed, {indexed.Skipped} skipped"));
         summary.AddRow("P@1", F(result.PrecisionAt1));
@@ -130,7 +133,7 @@ internal static class EvaluateCommand
         }
     }
 
-    private static void WriteJson(RetrievalEvaluation result, string root, string labels, ModelSelection.Loaded loaded, FolderIndexResult indexed)
+    private static void WriteJson(RetrievalEvaluation result, string root, string labels, ModelSelection.Loaded loaded, FolderIndexResult indexed, VectorPrecision storePrecision)
     {
         JsonOutput.Write(writer =>
         {
@@ -140,6 +143,7 @@ internal static class EvaluateCommand
             writer.WriteString("model", loaded.Model);
             writer.WriteString("modelId", loaded.Extractor.ModelId);
             writer.WriteString("preset", loaded.Preset);
+            writer.WriteString("storagePrecision", InfoCommand.StoreName(storePrecision));
             writer.WriteNumber("images", result.Images);
             writer.WriteNumber("queries", result.Queries);
             writer.WriteNumber("failed", indexed.Failed);

@@ -18,20 +18,16 @@ internal static class IndexCommand
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var model = new ModelOptions(presetAndPrecisionFromIndex: true);
         var selection = new ModelSelection(fromIndex: true);
-        var storePrecision = new Option<string>("--store-precision")
-        {
-            Description = "How a new index keeps vectors: fp32, half (half the memory and disk), or int8 (a quarter; recall@10 about 0.99 against fp32, see docs/storage.md).",
-            DefaultValueFactory = _ => "fp32",
-        };
-        storePrecision.AcceptOnlyFromAmong("fp32", "half", "int8");
+        var storePrecision = StorePrecisionOption.Create();
         var topLevelOnly = new Option<bool>("--top-level-only") { Description = "Do not index sub-folders." };
         var include = new Option<string[]>("--include") { Description = "Glob of relative paths to index (repeatable), e.g. '**/*.jpg'. Default: every file (decoded by content).", AllowMultipleArgumentsPerToken = true };
         var exclude = new Option<string[]>("--exclude") { Description = "Glob of relative paths to leave out (repeatable).", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print a machine-readable JSON summary instead of the progress bar and table." };
+        var twoStage = TwoStageSetting.CreateOption();
 
         var command = new Command("index", "Index every image in a folder: new and changed files are extracted, unchanged ones skipped, deleted ones removed.")
         {
-            folder, index, storePrecision, topLevelOnly, include, exclude, json,
+            folder, index, storePrecision, topLevelOnly, include, exclude, twoStage, json,
         };
         model.AddTo(command);
         selection.AddTo(command);
@@ -52,19 +48,20 @@ internal static class IndexCommand
             parseResult,
             model,
             selection,
-            parseResult.GetRequiredValue(storePrecision) switch { "half" => VectorPrecision.Half, "int8" => VectorPrecision.Int8, _ => VectorPrecision.Single },
+            StorePrecisionOption.Parse(parseResult.GetRequiredValue(storePrecision)),
             new FolderIndexOptions
             {
                 Recursive = !parseResult.GetValue(topLevelOnly),
                 Include = parseResult.GetValue(include) ?? [],
                 Exclude = parseResult.GetValue(exclude) ?? [],
             },
+            TwoStageSetting.Parse(parseResult.GetValue(twoStage)),
             parseResult.GetValue(json),
             cancellationToken)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, ModelSelection selection, VectorPrecision storePrecision, FolderIndexOptions folderOptions, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string folder, string indexPath, ParseResult parseResult, ModelOptions model, ModelSelection selection, VectorPrecision storePrecision, FolderIndexOptions folderOptions, TwoStageSetting? twoStage, bool json, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(folder))
         {
@@ -76,7 +73,8 @@ internal static class IndexCommand
         // An existing index decides the preset and precision unless the command line says otherwise.
         // OpenOrCreateAsync: an old single-file index is upgraded in place (kept as .v1-backup), so this run commits to it.
         var found = File.Exists(indexPath) ? await EmbeddedVectorStore.ReadInfoAsync(indexPath, cancellationToken).ConfigureAwait(false) : null;
-        var existing = found is null ? null : await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, found.Dimension, found.ModelId, null, cancellationToken).ConfigureAwait(false);
+        // An index searched in two stages keeps its vectors in the file: indexing more does not load them either.
+        var existing = found is null ? null : await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, found.Dimension, found.ModelId, TwoStageSetting.OpenOptions(found), cancellationToken).ConfigureAwait(false);
         await using var existingScope = existing;
         var settings = existing is null ? null : IndexSettings.From(existing);
         var options = model.Read(parseResult, settings?.WeightsPath, settings?.Preset, settings?.Precision);
@@ -115,13 +113,18 @@ internal static class IndexCommand
                 ex);
         }
 
+        if (twoStage is not null)
+        {
+            await twoStage.ApplyAsync(store, json, cancellationToken).ConfigureAwait(false);
+        }
+
         if (json)
         {
-            WriteJson(result, indexPath, loaded);
+            WriteJson(result, indexPath, loaded, store.TwoStageCandidates);
         }
         else
         {
-            WriteTable(result, indexPath, loaded);
+            WriteTable(result, indexPath, loaded, store.TwoStageCandidates);
         }
 
         return 0;
@@ -185,7 +188,7 @@ internal static class IndexCommand
         }
     }
 
-    private static void WriteTable(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)
+    private static void WriteTable(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded, int? twoStageCandidates)
     {
         var table = new Table().AddColumns("outcome", "files");
         table.AddRow("indexed", result.Indexed.ToString(CultureInfo.InvariantCulture));
@@ -203,9 +206,10 @@ internal static class IndexCommand
 
         AnsiConsole.MarkupLineInterpolated($"index: {indexPath}");
         AnsiConsole.MarkupLineInterpolated($"model: {loaded.Extractor.ModelId} ({(loaded.Preset is { } preset ? $"preset {preset}, weights {loaded.WeightsPath}" : loaded.Model)}, {loaded.Engine} {loaded.Precision})");
+        AnsiConsole.MarkupLineInterpolated($"search: {TwoStageSetting.Describe(twoStageCandidates)}");
     }
 
-    private static void WriteJson(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded)
+    private static void WriteJson(FolderIndexResult result, string indexPath, ModelSelection.Loaded loaded, int? twoStageCandidates)
     {
         JsonOutput.Write(writer =>
         {
@@ -223,6 +227,7 @@ internal static class IndexCommand
             writer.WriteNumber("seconds", Math.Round(result.Elapsed.TotalSeconds, 3));
             writer.WriteNumber("extractionSeconds", Math.Round(result.ExtractionTime.TotalSeconds, 3));
             writer.WriteNumber("imagesPerSecond", Math.Round(result.ImagesPerSecond, 3));
+            TwoStageSetting.WriteJson(writer, twoStageCandidates);
             writer.WriteStartArray("failures");
             foreach (var problem in result.Files.Where(x => x.Outcome is FileIndexOutcome.Failed or FileIndexOutcome.Skipped))
             {

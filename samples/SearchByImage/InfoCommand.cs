@@ -13,7 +13,7 @@ internal static class InfoCommand
     {
         var index = new Option<string?>("--index") { Description = $"Index file. Default: ${CliDefaults.IndexEnvironmentVariable}, else {CliDefaults.IndexPath}." };
         var json = new Option<bool>("--json") { Description = "Print as JSON." };
-        var command = new Command("info", "Show what an index holds: count, model, preset, precision, size on disk, created/updated.") { index, json };
+        var command = new Command("info", "Show what an index holds: count, model, preset, precision, search mode, size on disk, created/updated.") { index, json };
         var stores = new PostgresStoreOptions();
         stores.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(() => stores.IsPostgres(parseResult)
@@ -46,6 +46,8 @@ internal static class InfoCommand
             ("preset", IndexSettings.PresetOf(store.Properties, store.ModelId) ?? "unknown"),
             ("extraction precision", settings.Precision ?? "unknown"),
             ("storage precision", StoreName(store.Precision)),
+            ("search", TwoStageSetting.Describe(store.TwoStageCandidates)),
+            ("binary codes", store.HasBinaryCodes ? "yes" : "no"),
             ("size on disk", FormatBytes(store.FileSize)),
             ("format", store.FormatVersion == 1 ? "1 (old single file: convert with 'import')" : $"{store.FormatVersion} (SQLite)"),
             ("created", store.CreatedUtc.ToString("u", CultureInfo.InvariantCulture)),
@@ -69,6 +71,8 @@ internal static class InfoCommand
                 writer.WriteString("preset", IndexSettings.PresetOf(store.Properties, store.ModelId));
                 writer.WriteString("extractionPrecision", settings.Precision);
                 writer.WriteString("storagePrecision", StoreName(store.Precision));
+                TwoStageSetting.WriteJson(writer, store.TwoStageCandidates);
+                writer.WriteBoolean("binaryCodes", store.HasBinaryCodes);
                 writer.WriteNumber("bytesOnDisk", store.FileSize);
                 writer.WriteNumber("formatVersion", store.FormatVersion);
                 writer.WriteString("createdUtc", store.CreatedUtc);

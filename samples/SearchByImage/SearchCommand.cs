@@ -27,16 +27,24 @@ internal static class SearchCommand
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
         var sheet = new Option<string?>("--sheet") { Description = "Also draw the query and the matches as a grid picture (PNG) at this path." };
         var html = new Option<string?>("--html") { Description = "Also write a self-contained HTML page with thumbnails at this path." };
+        var exact = new Option<bool>("--exact") { Description = "Compare the query with every stored vector, even when the index searches in two stages (index --two-stage)." };
+        var candidates = new Option<int?>("--candidates") { Description = "Search in two stages with this many candidates re-ranked exactly (the index needs binary codes: index --two-stage N). Default: the index's setting." };
+        CliValidation.AtLeastOne(candidates);
 
         var command = new Command("search", "Find the indexed images most similar to a query image.")
         {
-            image, id, index, top, minScore, excludeSelf, json, sheet, html,
+            image, id, index, top, minScore, excludeSelf, exact, candidates, json, sheet, html,
         };
         command.Validators.Add(r =>
         {
             if ((r.GetValue(image) is null) == (r.GetValue(id) is null))
             {
                 r.AddError("Give either a query image or --id <indexed image id>.");
+            }
+
+            if (r.GetValue(exact) && r.GetValue(candidates) is not null)
+            {
+                r.AddError("Give --exact or --candidates, not both.");
             }
         });
         model.AddTo(command);
@@ -56,7 +64,9 @@ internal static class SearchCommand
             parseResult.GetValue(excludeSelf),
             parseResult.GetValue(json),
             parseResult.GetValue(sheet),
-            parseResult.GetValue(html)), cancellationToken)));
+            parseResult.GetValue(html),
+            parseResult.GetValue(exact),
+            parseResult.GetValue(candidates)), cancellationToken)));
         return command;
     }
 
@@ -75,10 +85,17 @@ internal static class SearchCommand
                 : $"index '{request.Index}' does not exist: build it first with 'index <folder>' (or pass --index)");
         }
 
-        await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, null, cancellationToken).ConfigureAwait(false);
+        // An index searched in two stages is opened without loading its vectors: only the candidates' are read.
+        var info = await EmbeddedVectorStore.ReadInfoAsync(request.Index, cancellationToken).ConfigureAwait(false);
+        await using var store = await EmbeddedVectorStore.OpenAsync(request.Index, TwoStageSetting.OpenOptions(info), cancellationToken).ConfigureAwait(false);
+        if (request.Candidates is not null && !store.HasBinaryCodes)
+        {
+            throw new ArgumentException($"index '{request.Index}' has no binary codes for --candidates: build them with 'index <folder> --index {request.Index} --two-stage N', or leave --candidates out");
+        }
+
         var searchOptions = new SearchOptions
         {
-            Store = new VectorSearchOptions { Top = request.Top, MinSimilarity = request.MinScore },
+            Store = new VectorSearchOptions { Top = request.Top, MinSimilarity = request.MinScore, Exact = request.Exact, Candidates = request.Candidates },
             ExcludeQuery = request.ExcludeSelf,
         };
         IReadOnlyList<VectorSearchResult> results;
@@ -93,6 +110,8 @@ internal static class SearchCommand
                 Top = request.Top,
                 MinSimilarity = request.MinScore,
                 ExcludeIds = request.ExcludeSelf ? new HashSet<string>(StringComparer.Ordinal) { request.Id } : null,
+                Exact = request.Exact,
+                Candidates = request.Candidates,
             };
             results = await store.SearchAsync(stored.Vector, storeOptions, cancellationToken).ConfigureAwait(false);
         }
@@ -139,7 +158,7 @@ internal static class SearchCommand
         return 0;
     }
 
-    private static void WriteJson(Request request, IVectorStore store, List<SearchHit> hits)
+    private static void WriteJson(Request request, EmbeddedVectorStore store, List<SearchHit> hits)
     {
         JsonOutput.Write(writer =>
         {
@@ -147,10 +166,16 @@ internal static class SearchCommand
             writer.WriteString("query", request.Image is null ? request.Id : Path.GetFullPath(request.Image));
             writer.WriteString("index", Path.GetFullPath(request.Index));
             writer.WriteString("model", store.ModelId);
+            writer.WriteString("mode", request.Exact || (request.Candidates ?? store.TwoStageCandidates) is null ? "exact" : "two-stage");
+            if (!request.Exact && (request.Candidates ?? store.TwoStageCandidates) is { } n)
+            {
+                writer.WriteNumber("candidates", n);
+            }
+
             SearchHit.WriteJson(writer, hits);
             writer.WriteEndObject();
         });
     }
 
-    private sealed record Request(string? Image, string? Id, string Index, int Top, float? MinScore, bool ExcludeSelf, bool Json, string? Sheet, string? Html);
+    private sealed record Request(string? Image, string? Id, string Index, int Top, float? MinScore, bool ExcludeSelf, bool Json, string? Sheet, string? Html, bool Exact, int? Candidates);
 }

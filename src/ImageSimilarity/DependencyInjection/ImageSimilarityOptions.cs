@@ -42,6 +42,15 @@ public sealed class ImageSimilarityOptions
     /// <summary>Gets or sets how the embedded store keeps vectors. Default <see cref="VectorPrecision.Single"/>.</summary>
     public VectorPrecision StorePrecision { get; set; } = VectorPrecision.Single;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the embedded store holds the vectors in memory (default
+    /// <see langword="true"/>). <see langword="false"/> leaves them in the index file (<see cref="IndexPath"/> is then
+    /// required): memory holds the ids, metadata and binary codes, and an index searched in two stages
+    /// (<see cref="EmbeddedVectorStore.EnableTwoStageAsync"/>) reads only its candidates' vectors
+    /// (<see cref="EmbeddedVectorStoreOptions.VectorsInMemory"/>).
+    /// </summary>
+    public bool VectorsInMemory { get; set; } = true;
+
     /// <summary>Gets or sets a value indicating whether the weights may be downloaded when not found. Default <see langword="true"/>.</summary>
     public bool AllowDownload { get; set; } = true;
 
@@ -57,5 +66,5 @@ public sealed class ImageSimilarityOptions
     };
 
     /// <summary>Copies the store's part into immutable store options.</summary>
-    internal EmbeddedVectorStoreOptions ToStoreOptions() => new() { Precision = StorePrecision };
+    internal EmbeddedVectorStoreOptions ToStoreOptions() => new() { Precision = StorePrecision, VectorsInMemory = VectorsInMemory };
 }

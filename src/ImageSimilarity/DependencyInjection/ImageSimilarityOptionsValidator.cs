@@ -34,7 +34,12 @@ internal sealed class ImageSimilarityOptionsValidator : IValidateOptions<ImageSi
 
         if (!Enum.IsDefined(options.StorePrecision))
         {
-            failures.Add($"ImageSimilarity:StorePrecision must be {nameof(VectorPrecision.Single)} or {nameof(VectorPrecision.Half)} (it is {options.StorePrecision}).");
+            failures.Add($"ImageSimilarity:StorePrecision must be {nameof(VectorPrecision.Single)}, {nameof(VectorPrecision.Half)} or {nameof(VectorPrecision.Int8)} (it is {options.StorePrecision}).");
+        }
+
+        if (!options.VectorsInMemory && options.IndexPath is null)
+        {
+            failures.Add("ImageSimilarity:VectorsInMemory can be false only with ImageSimilarity:IndexPath (the vectors are then read from the index file); set an IndexPath or leave VectorsInMemory true.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -47,7 +47,7 @@ public static class ImageSimilarityServiceCollectionExtensions
 
     /// <summary>Registers ImageSimilarity's services with options bound from <paramref name="configuration"/> (for example <c>builder.Configuration.GetSection("ImageSimilarity")</c>).</summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The configuration section with the <see cref="ImageSimilarityOptions"/> keys (WeightsPath, Preset, Precision, BatchSize, MaxPixels, ApplyExifOrientation, IndexPath, StorePrecision, AllowDownload).</param>
+    /// <param name="configuration">The configuration section with the <see cref="ImageSimilarityOptions"/> keys (WeightsPath, Preset, Precision, BatchSize, MaxPixels, ApplyExifOrientation, IndexPath, StorePrecision, VectorsInMemory, AllowDownload).</param>
     /// <returns>The service collection, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is <see langword="null"/>.</exception>
     public static IServiceCollection AddImageSimilarity(this IServiceCollection services, IConfiguration configuration)

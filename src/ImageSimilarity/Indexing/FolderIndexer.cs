@@ -94,7 +94,7 @@ public sealed partial class FolderIndexer
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Workers} decode worker(s) still blocked in a read after cancellation; the run returns without them")]
     private static partial void LogAbandonedWorkers(ILogger logger, int workers);
 
-    private sealed record Candidate(string Id, string FullPath, long Size, DateTime LastWriteUtc, VectorRecord? Existing);
+    private sealed record Candidate(string Id, string FullPath, long Size, DateTime LastWriteUtc, IReadOnlyDictionary<string, string>? Existing);
 
     /// <summary>
     /// A file read and hashed by a worker: preprocessed for the model (<paramref name="Image"/>), its bytes for an
@@ -135,12 +135,14 @@ public sealed partial class FolderIndexer
         public async Task<FolderIndexResult> ExecuteAsync(CancellationToken cancellationToken)
         {
             _clock.Start();
-            var stored = new Dictionary<string, VectorRecord>(StringComparer.Ordinal);
+            // Only the metadata of the stored records is kept (not their vectors): a large index is listed once
+            // without holding a second copy of its vectors.
+            var stored = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
             await foreach (var record in _owner._store.ListAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (record.Metadata.TryGetValue(RecordMetadata.Root, out var r) && string.Equals(r, _root, StringComparison.Ordinal))
                 {
-                    stored[record.Id] = record;
+                    stored[record.Id] = record.Metadata;
                 }
             }
 
@@ -190,7 +192,7 @@ public sealed partial class FolderIndexer
                     foreach (var gone in stored.Keys.Where(id => !seen.Contains(id)).Order(StringComparer.Ordinal))
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        var path = stored[gone].Metadata.GetValueOrDefault(RecordMetadata.Path) ?? Path.Combine(_root, gone);
+                        var path = stored[gone].GetValueOrDefault(RecordMetadata.Path) ?? Path.Combine(_root, gone);
                         if (await _owner._store.DeleteAsync(gone, cancellationToken).ConfigureAwait(false))
                         {
                             Record(new FileIndexResult(gone, path, FileIndexOutcome.Removed));
@@ -222,9 +224,9 @@ public sealed partial class FolderIndexer
             return summary;
         }
 
-        private static bool SameFileStamp(VectorRecord existing, Candidate file) =>
-            existing.Metadata.TryGetValue(RecordMetadata.Size, out var size)
-            && existing.Metadata.TryGetValue(RecordMetadata.LastWriteUtc, out var mtime)
+        private static bool SameFileStamp(IReadOnlyDictionary<string, string> existing, Candidate file) =>
+            existing.TryGetValue(RecordMetadata.Size, out var size)
+            && existing.TryGetValue(RecordMetadata.LastWriteUtc, out var mtime)
             && size == file.Size.ToString(CultureInfo.InvariantCulture)
             && mtime == file.LastWriteUtc.ToString("O", CultureInfo.InvariantCulture);
 
@@ -304,7 +306,7 @@ public sealed partial class FolderIndexer
 
                 var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
                 if (file.Existing is not null
-                    && file.Existing.Metadata.TryGetValue(RecordMetadata.Sha256, out var storedSha)
+                    && file.Existing.TryGetValue(RecordMetadata.Sha256, out var storedSha)
                     && string.Equals(storedSha, sha, StringComparison.Ordinal))
                 {
                     // Same content, new file times (copied or touched): refresh the metadata, keep the vector.

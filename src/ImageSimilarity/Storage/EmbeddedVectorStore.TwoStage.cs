@@ -144,6 +144,11 @@ public sealed partial class EmbeddedVectorStore
     /// use it too). A search can still ask for another count (<see cref="VectorSearchOptions.Candidates"/>) or for an
     /// exact search (<see cref="VectorSearchOptions.Exact"/>).
     /// </summary>
+    /// <remarks>
+    /// An index file written by an earlier version also gets the covering index <c>records_head</c> (everything but the
+    /// vectors), which an open with <see cref="EmbeddedVectorStoreOptions.VectorsInMemory"/> = false reads instead of
+    /// the table: making it reads the table once.
+    /// </remarks>
     /// <param name="candidates">How many candidates stage one keeps for the exact re-rank (a few hundred: see docs/storage.md).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when the setting is committed.</returns>
@@ -202,6 +207,12 @@ public sealed partial class EmbeddedVectorStore
                     CatchUp(index, CancellationToken.None);
                     index.NextSeq(DateTimeOffset.UtcNow);
                     index.SetTwoStageCandidates(candidates);
+                    if (candidates is not null)
+                    {
+                        // Files written before it existed get the covering index that an open with the vectors left
+                        // in the file reads (one pass over the table, once).
+                        index.EnsureHeadIndex();
+                    }
                     index.Commit();
                     committed = true;
                     _seenSeq = index.ChangeSeq;

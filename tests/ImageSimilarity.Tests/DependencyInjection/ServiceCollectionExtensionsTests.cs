@@ -128,6 +128,51 @@ public sealed class ServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public async Task AddImageSimilarity_VectorsInMemoryFalse_LeavesTheVectorsInTheIndexFile()
+    {
+        using var dir = TestPaths.CreateTempDirectory();
+        var indexPath = dir.Combine("on-disk.db");
+        var extractor = new PoolingFeatureExtractor();
+        var vectors = Enumerable.Range(0, 40).Select(r => Enumerable.Range(0, extractor.Dimension).Select(d => (float)(((r * 7) + (d * 13)) % 11)).ToArray()).ToArray();
+        await using (var seeded = await EmbeddedVectorStore.OpenOrCreateAsync(indexPath, extractor.Dimension, extractor.ModelId))
+        {
+            await seeded.UpsertAsync(vectors.Select((v, i) => new VectorRecord($"r{i}", v)));
+            await seeded.EnableTwoStageAsync(8);
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ImageSimilarity:IndexPath"] = indexPath,
+            ["ImageSimilarity:VectorsInMemory"] = "false",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IFeatureExtractor>(extractor);
+        services.AddImageSimilarity(configuration.GetSection("ImageSimilarity"));
+        await using var provider = services.BuildServiceProvider();
+        await provider.InitializeImageSimilarityAsync();
+
+        var store = provider.GetRequiredService<EmbeddedVectorStore>();
+        Assert.Equal(0, store.VectorMemoryBytes);
+        Assert.Equal(8, store.TwoStageCandidates);
+        var hit = (await store.SearchAsync(vectors[5], new VectorSearchOptions { Top = 1 }))[0];
+        Assert.Equal("r5", hit.Id);
+        Assert.Equal(1f, hit.Similarity, 1e-5f);
+    }
+
+    [Fact]
+    public async Task AddImageSimilarity_VectorsInMemoryFalseWithoutIndexPath_FailsValidationNamingBothKeys()
+    {
+        var services = new ServiceCollection();
+        services.AddImageSimilarity(o => o.VectorsInMemory = false);
+        await using var provider = services.BuildServiceProvider();
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => provider.InitializeImageSimilarityAsync());
+
+        Assert.Contains("ImageSimilarity:VectorsInMemory", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ImageSimilarity:IndexPath", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddImageSimilarity_NullServices_ThrowsWithParameterName()
     {
         var ex = Assert.Throws<ArgumentNullException>(() => ImageSimilarityServiceCollectionExtensions.AddImageSimilarity(null!));

@@ -64,6 +64,27 @@ public sealed class EvaluateCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(4, json.GetProperty("queries").GetInt32());
     }
 
+    [Fact]
+    public async Task Evaluate_StorePrecisionInt8_EvaluatesTheInt8VectorsOfANewIndex()
+    {
+        var root = Directory.CreateDirectory(_dir.Combine("int8")).FullName;
+        for (var i = 0; i < 6; i++)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(root, $"{(i % 2 == 0 ? "red" : "blue")}{i}.png"), TestImages.Encode(90 + (i * 9), 80, SKEncodedImageFormat.Png, seed: 30 + i));
+        }
+
+        var index = _dir.Combine("int8.db");
+        var (code, json) = await Cli.RunJsonAsync("evaluate", root, "--labels", "prefix", "--index", index, "--store-precision", "int8", "--weights", TestWeights.RandomVgg16, "--json");
+
+        Assert.Equal(0, code);
+        Assert.Equal("int8", json.GetProperty("storagePrecision").GetString());
+        Assert.Equal(VectorPrecision.Int8, (await EmbeddedVectorStore.ReadInfoAsync(index)).Precision);
+        await using var store = await EmbeddedVectorStore.OpenAsync(index);
+        var expected = await RetrievalEvaluator.EvaluateAsync(store, r => EvaluationLabels.FromFileNamePrefix(r.Id));
+        Assert.Equal(expected.MeanAveragePrecision, json.GetProperty("map").GetDouble(), 1e-12);
+        Assert.Equal(6, json.GetProperty("queries").GetInt32());
+    }
+
     [Theory]
     [InlineData(0, "prefix", "the index is empty")]
     [InlineData(1, "prefix", "single image")]

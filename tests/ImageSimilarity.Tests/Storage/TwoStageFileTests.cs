@@ -362,6 +362,11 @@ public sealed class TwoStageFileTests : IDisposable
             await store.EnableTwoStageAsync(25);
             Assert.True(store.HasBinaryCodes);
             Assert.Equal(25, store.TwoStageCandidates);
+
+            // A file of an earlier version without the covering index gets it back when two-stage is enabled.
+            Exec(path, "DROP INDEX records_head");
+            await store.EnableTwoStageAsync(25);
+            Assert.Equal(1L, Scalar(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'records_head'"));
         }
 
         var recorded = await EmbeddedVectorStore.ReadInfoAsync(path);
