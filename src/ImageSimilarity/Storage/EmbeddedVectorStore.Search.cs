@@ -127,15 +127,7 @@ public sealed partial class EmbeddedVectorStore
 
             for (var q = 0; q < queries.Length; q++)
             {
-                var top = merged[q].ToSortedArray();
-                var list = new VectorSearchResult[top.Length];
-                for (var i = 0; i < top.Length; i++)
-                {
-                    var slot = top[i].Slot;
-                    list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(top[i].Score, -1f, 1f), ReadOnlyMetadata(_metadata[slot]));
-                }
-
-                results[q] = list;
+                results[q] = ToResults(merged[q]);
             }
 
             return results;
@@ -144,6 +136,20 @@ public sealed partial class EmbeddedVectorStore
         {
             _lock.ExitReadLock();
         }
+    }
+
+    /// <summary>A heap's rows as results, best first, with scores clamped to [-1, 1] (float rounding). Caller holds the read lock.</summary>
+    private VectorSearchResult[] ToResults(TopKHeap heap)
+    {
+        var top = heap.ToSortedArray();
+        var list = new VectorSearchResult[top.Length];
+        for (var i = 0; i < top.Length; i++)
+        {
+            var slot = top[i].Slot;
+            list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(top[i].Score, -1f, 1f), ReadOnlyMetadata(_metadata[slot]));
+        }
+
+        return list;
     }
 
     /// <summary>One search over the rows of the store: queries, filter and the kernel.</summary>

@@ -403,6 +403,42 @@ public sealed partial class EmbeddedVectorStore
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> in one write transaction, after catching up with other processes' commits, and
+    /// commits it when the body returns <see langword="true"/> (rolls it back when <see langword="false"/>). Whatever
+    /// fails before the commit rolls the transaction back; an SQLite error becomes the store's <see cref="IOException"/>
+    /// naming the file. The caller holds the database gate.
+    /// </summary>
+    /// <returns>Whether the transaction was committed.</returns>
+    private bool WriteTransaction(SqliteIndex index, Func<bool> body)
+    {
+        var committed = false;
+        try
+        {
+            index.Begin(write: true);
+            CatchUp(index, CancellationToken.None);
+            if (!body())
+            {
+                index.TryRollback();
+                return false;
+            }
+
+            index.Commit();
+            committed = true;
+            return true;
+        }
+        catch (SqliteException ex) when (!committed)
+        {
+            index.TryRollback();
+            throw WriteFailed(index.Path, ex);
+        }
+        catch when (!committed)
+        {
+            index.TryRollback();
+            throw;
+        }
+    }
+
     /// <summary>Applies other processes' committed changes (deletions, then upserts, then properties). Inside a transaction.</summary>
     private void CatchUp(SqliteIndex index, CancellationToken cancellationToken)
     {
@@ -703,33 +739,19 @@ public sealed partial class EmbeddedVectorStore
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var committed = false;
-            try
+            var seq = 0L;
+            var deleted = WriteTransaction(index, () =>
             {
-                index.Begin(write: true);
-                CatchUp(index, CancellationToken.None);
-                var seq = index.NextSeq(DateTimeOffset.UtcNow);
-                if (!index.Delete(id, seq))
-                {
-                    index.TryRollback();
-                    return false;
-                }
+                seq = index.NextSeq(DateTimeOffset.UtcNow);
+                return index.Delete(id, seq);
+            });
+            if (!deleted)
+            {
+                return false;
+            }
 
-                index.Commit();
-                committed = true;
-                _seenSeq = seq;
-                Interlocked.Exchange(ref _updatedTicks, index.UpdatedUtc.UtcTicks);
-            }
-            catch (SqliteException ex) when (!committed)
-            {
-                index.TryRollback();
-                throw WriteFailed(index.Path, ex);
-            }
-            catch when (!committed)
-            {
-                index.TryRollback();
-                throw;
-            }
+            _seenSeq = seq;
+            Interlocked.Exchange(ref _updatedTicks, index.UpdatedUtc.UtcTicks);
 
             EnterWrite();
             try
@@ -761,21 +783,14 @@ public sealed partial class EmbeddedVectorStore
                 || properties.Any(p => !_persistedProperties.TryGetValue(p.Key, out var v) || v != p.Value);
             if (changed && !index.IsReadOnly)
             {
-                try
+                WriteTransaction(index, () =>
                 {
-                    index.Begin(write: true);
-                    CatchUp(index, CancellationToken.None);
                     index.NextSeq(DateTimeOffset.UtcNow);
                     index.WriteUserProperties(properties, _persistedProperties);
-                    index.Commit();
-                    _seenSeq = index.ChangeSeq;
-                    _persistedProperties = properties;
-                }
-                catch (SqliteException ex)
-                {
-                    index.TryRollback();
-                    throw WriteFailed(index.Path, ex);
-                }
+                    return true;
+                });
+                _seenSeq = index.ChangeSeq;
+                _persistedProperties = properties;
             }
 
             if (!index.IsReadOnly)

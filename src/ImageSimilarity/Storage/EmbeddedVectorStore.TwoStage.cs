@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace ImageSimilarity.Storage;
 
 /// <summary>Two-stage search: binary codes scanned by Hamming distance, then an exact re-rank of the candidates.</summary>
@@ -83,15 +81,14 @@ public sealed partial class EmbeddedVectorStore
                 return;
             }
 
-            var committed = false;
-            try
+            // The write transaction holds other processes' writers off, and the database gate this process's:
+            // the rows stay as they are while the codes are built, without holding searches up.
+            BinaryCodes codes = null!;
+            var text = string.Empty;
+            WriteTransaction(index, () =>
             {
-                // The write transaction holds other processes' writers off, and the database gate this process's:
-                // the rows stay as they are while the codes are built, without holding searches up.
-                index.Begin(write: true);
-                CatchUp(index, CancellationToken.None);
-                var codes = BuildCodes(index, cancellationToken);
-                var text = BinaryCodes.FormatMedians(codes.Medians);
+                codes = BuildCodes(index, cancellationToken);
+                text = BinaryCodes.FormatMedians(codes.Medians);
                 index.NextSeq(DateTimeOffset.UtcNow);
                 index.SetBinaryMedians(text);
                 index.EnsureCodesTable();
@@ -114,22 +111,11 @@ public sealed partial class EmbeddedVectorStore
                     index.WriteCodeForRecord(_rowids[slot], bytes);
                 }
 
-                index.Commit();
-                committed = true;
-                _seenSeq = index.ChangeSeq;
-                SwapCodes(codes);
-                _mediansText = text;
-            }
-            catch (SqliteException ex) when (!committed)
-            {
-                index.TryRollback();
-                throw WriteFailed(index.Path, ex);
-            }
-            catch when (!committed)
-            {
-                index.TryRollback();
-                throw;
-            }
+                return true;
+            });
+            _seenSeq = index.ChangeSeq;
+            SwapCodes(codes);
+            _mediansText = text;
         }
         finally
         {
@@ -200,11 +186,8 @@ public sealed partial class EmbeddedVectorStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_index is { } index)
             {
-                var committed = false;
-                try
+                WriteTransaction(index, () =>
                 {
-                    index.Begin(write: true);
-                    CatchUp(index, CancellationToken.None);
                     index.NextSeq(DateTimeOffset.UtcNow);
                     index.SetTwoStageCandidates(candidates);
                     if (candidates is not null)
@@ -213,20 +196,10 @@ public sealed partial class EmbeddedVectorStore
                         // in the file reads (one pass over the table, once).
                         index.EnsureHeadIndex();
                     }
-                    index.Commit();
-                    committed = true;
-                    _seenSeq = index.ChangeSeq;
-                }
-                catch (SqliteException ex) when (!committed)
-                {
-                    index.TryRollback();
-                    throw WriteFailed(index.Path, ex);
-                }
-                catch when (!committed)
-                {
-                    index.TryRollback();
-                    throw;
-                }
+
+                    return true;
+                });
+                _seenSeq = index.ChangeSeq;
             }
 
             Volatile.Write(ref _twoStageCandidates, candidates ?? 0);
@@ -476,15 +449,7 @@ public sealed partial class EmbeddedVectorStore
                 RerankFromFile(found, units[q], best, cancellationToken);
             }
 
-            var sorted = best.ToSortedArray();
-            var list = new VectorSearchResult[sorted.Length];
-            for (var i = 0; i < sorted.Length; i++)
-            {
-                var slot = sorted[i].Slot;
-                list[i] = new VectorSearchResult(_ids[slot]!, Math.Clamp(sorted[i].Score, -1f, 1f), ReadOnlyMetadata(_metadata[slot]));
-            }
-
-            results[q] = list;
+            results[q] = ToResults(best);
         }
 
         return results;
