@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ImageSimilarity.Storage;
 
 namespace ImageSimilarity.Benchmarks;
@@ -13,6 +14,36 @@ internal static class BenchmarkData
         var store = EmbeddedVectorStore.Create(Dimension, "benchmark-random", new EmbeddedVectorStoreOptions { Precision = precision });
         await store.UpsertAsync(Records(count, seed)).ConfigureAwait(false);
         return store;
+    }
+
+    /// <summary>
+    /// Reads the first <paramref name="rows"/> rows of a raw little-endian float32 file of <see cref="Dimension"/>-d
+    /// feature vectors and holds out <paramref name="queryCount"/> of them as queries, spread evenly (row <c>i</c> with
+    /// <c>i % step == step / 2</c>, <c>step = rows / queryCount</c>, as benchmarks/peers/twostage_data.py does); the
+    /// other rows come back with their row numbers.
+    /// </summary>
+    public static async Task<(List<float[]> Queries, List<(int Row, float[] Vector)> Stored)> ReadHeldOutAsync(string path, int rows, int queryCount)
+    {
+        var bytes = new byte[Dimension * 4];
+        var queries = new List<float[]>();
+        var stored = new List<(int, float[])>();
+        var step = Math.Max(1, rows / queryCount);
+        await using var stream = File.OpenRead(path);
+        for (var i = 0; i < rows; i++)
+        {
+            await stream.ReadExactlyAsync(bytes).ConfigureAwait(false);
+            var v = MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+            if (i % step == step / 2 && queries.Count < queryCount)
+            {
+                queries.Add(v);
+            }
+            else
+            {
+                stored.Add((i, v));
+            }
+        }
+
+        return (queries, stored);
     }
 
     public static IEnumerable<VectorRecord> Records(int count, int seed)

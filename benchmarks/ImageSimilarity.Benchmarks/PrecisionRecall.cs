@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using ImageSimilarity.Storage;
 
 namespace ImageSimilarity.Benchmarks;
@@ -21,26 +20,8 @@ internal static class PrecisionRecall
         var maxRows = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : int.MaxValue;
         const int Dim = BenchmarkData.Dimension;
         var total = (int)Math.Min(maxRows + (long)queryCount, new FileInfo(path).Length / (Dim * 4L));
-        var bytes = new byte[Dim * 4];
-        var queries = new List<float[]>();
-        var records = new List<VectorRecord>();
-        var step = Math.Max(1, total / queryCount);
-        await using (var stream = File.OpenRead(path))
-        {
-            for (var i = 0; i < total; i++)
-            {
-                stream.ReadExactly(bytes);
-                var v = MemoryMarshal.Cast<byte, float>(bytes).ToArray();
-                if (i % step == step / 2 && queries.Count < queryCount)
-                {
-                    queries.Add(v);
-                }
-                else
-                {
-                    records.Add(new VectorRecord($"r{i}", v));
-                }
-            }
-        }
+        var (queries, rows) = await BenchmarkData.ReadHeldOutAsync(path, total, queryCount).ConfigureAwait(false);
+        var records = rows.Select(r => new VectorRecord($"r{r.Row}", r.Vector)).ToList();
 
         Console.WriteLine($"recall: {records.Count:N0} stored rows, {queries.Count} held-out queries, from {path}");
         List<HashSet<string>>? truth = null;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using ImageSimilarity.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -34,26 +33,9 @@ internal static class TwoStageRecall
         var precision = args.Length > 7 ? Enum.Parse<VectorPrecision>(args[7], ignoreCase: true) : VectorPrecision.Single;
         const int Dim = BenchmarkData.Dimension;
         var total = (int)(new FileInfo(path).Length / (Dim * 4L));
-        var bytes = new byte[Dim * 4];
-        var queries = new List<float[]>();
-        var real = new List<float[]>();
-        var step = Math.Max(1, total / queryCount);
-        await using (var stream = File.OpenRead(path))
-        {
-            for (var i = 0; i < total; i++)
-            {
-                stream.ReadExactly(bytes);
-                var v = MemoryMarshal.Cast<byte, float>(bytes).ToArray();
-                if (i % step == step / 2 && queries.Count < queryCount)
-                {
-                    queries.Add(v);
-                }
-                else
-                {
-                    real.Add(v);
-                }
-            }
-        }
+        var (queries, held) = await BenchmarkData.ReadHeldOutAsync(path, total, queryCount).ConfigureAwait(false);
+        var real = held.ConvertAll(r => r.Vector);
+        held.Clear(); // only `real` holds the rows, which it drops once they are stored
 
         await using var store = EmbeddedVectorStore.Create(Dim, "features", new EmbeddedVectorStoreOptions { MaxDegreeOfParallelism = threads, Precision = precision });
         await store.UpsertAsync(real.Select((v, i) => new VectorRecord($"r{i}", v))).ConfigureAwait(false);
