@@ -47,7 +47,7 @@ internal sealed class TwoStageSetting
     /// </summary>
     public static EmbeddedVectorStoreOptions? OpenOptions(IndexFileInfo info) =>
         info.FormatVersion >= 2 && info.TwoStageCandidates is not null && info.HasBinaryCodes
-            ? new EmbeddedVectorStoreOptions { Precision = info.Precision, VectorsInMemory = false }
+            ? new EmbeddedVectorStoreOptions { VectorsInMemory = false } // the store keeps the file's precision
             : null;
 
     /// <summary>A line for people: what a search of the index does by default.</summary>
